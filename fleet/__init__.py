@@ -1,0 +1,1 @@
+"""cellfleet: the fleet model, its loaders and the `python -m fleet` CLI."""

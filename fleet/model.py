@@ -1,0 +1,179 @@
+"""The fleet model: typed, immutable cells parsed from `cells/*.yaml`."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import cache
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Annotated
+
+import botocore.session
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from fleet.parsing import Strict
+
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
+API_VERSION = re.compile(r"^v(0|[1-9]\d*)$")
+CELL_ID = re.compile(r"^[a-z][a-z0-9-]{1,46}[a-z0-9]$")
+# AWS maintenance window syntax, as RDS and ElastiCache take it: ddd:hh24:mi-ddd:hh24:mi
+MAINTENANCE_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+)
+CHANNEL = re.compile(r"^(slack|mailto|https|sns|pagerduty):\S+$")
+
+
+class Tier(StrEnum):
+    CANARY = "canary"
+    SMB = "smb"
+    ENTERPRISE = "enterprise"
+
+
+class Product(StrEnum):
+    SMS = "sms"
+    VOICE = "voice"
+    VIDEO = "video"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+
+
+class Engine(StrEnum):
+    AURORA_POSTGRESQL = "aurora-postgresql"
+    AURORA_MYSQL = "aurora-mysql"
+
+
+class SizeProfile(StrEnum):
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+    XLARGE = "xlarge"
+
+
+class Compliance(StrEnum):
+    HIPAA = "hipaa"
+    PCI = "pci"
+    GDPR = "gdpr"
+    SOC2 = "soc2"
+
+
+@cache
+def aws_regions() -> frozenset[str]:
+    """Commercial AWS regions, from botocore's endpoint data."""
+    return frozenset(botocore.session.get_session().get_available_regions("ec2"))
+
+
+def _semver(value: str) -> str:
+    if not SEMVER.match(value):
+        raise ValueError(f"{value!r} is not a semantic version like 2.5.0")
+    return value
+
+
+def _api_version(value: str) -> str:
+    if not API_VERSION.match(value):
+        raise ValueError(f"{value!r} is not an API version like v1")
+    return value
+
+
+def _region(value: str) -> str:
+    if value not in aws_regions():
+        raise ValueError(f"{value!r} is not an AWS region")
+    return value
+
+
+def _cell_id(value: str) -> str:
+    if not CELL_ID.match(value):
+        raise ValueError(f"{value!r} must be 3-48 lowercase letters, digits and dashes, starting with a letter")
+    return value
+
+
+SemVer = Annotated[str, AfterValidator(_semver)]
+ApiVersion = Annotated[str, AfterValidator(_api_version)]
+Region = Annotated[str, AfterValidator(_region)]
+CellId = Annotated[str, AfterValidator(_cell_id)]
+
+
+def version_key(version: str) -> tuple[int, int, int, int, str]:
+    """Sort key for a semantic version (pre-releases before the release)."""
+    core, _, pre = version.partition("-")
+    major, minor, patch = (int(p) for p in core.split("."))
+    return (major, minor, patch, 0 if pre else 1, pre)
+
+
+class ServiceRelease(Strict):
+    """What one product service runs in a cell: a release serving some API versions."""
+
+    release: SemVer
+    api_versions: tuple[ApiVersion, ...] = Field(min_length=1)
+
+    @field_validator("api_versions")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("API versions must be unique")
+        return tuple(sorted(value, key=lambda v: int(v[1:])))
+
+
+class Database(Strict):
+    engine: Engine
+    engine_version: str | None = None
+
+
+class Cell(Strict):
+    """One cell's variables after tier defaults are applied."""
+
+    id: CellId
+    tier: Tier
+    account: str = Field(pattern=r"^\d{12}$")
+    region: Region
+    vpc_cidr: IPv4Network
+    availability_zones: int = Field(ge=2, le=6)
+    compliance: tuple[Compliance, ...] = ()
+    size: SizeProfile
+    database: Database
+    services: dict[Product, ServiceRelease]
+    maintenance_window: str | None = Field(default=None, pattern=MAINTENANCE_WINDOW.pattern)
+    notification_channel: str | None = Field(default=None, pattern=CHANNEL.pattern)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr_size(cls, value: IPv4Network) -> IPv4Network:
+        if not 16 <= value.prefixlen <= 20:
+            raise ValueError("VPC CIDR must be between /16 and /20")
+        return value
+
+    @property
+    def hipaa(self) -> bool:
+        return Compliance.HIPAA in self.compliance
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.tier is Tier.ENTERPRISE
+
+    def serves(self, product: Product, api_version: str) -> bool:
+        service = self.services.get(product)
+        return service is not None and api_version in service.api_versions
+
+
+class Fleet(BaseModel):
+    """Every cell of a fleet repository, sorted by id, with where each came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path
+    cells: tuple[Cell, ...]
+    sources: dict[str, str] = Field(default_factory=dict)  # cell id -> file as shown in errors
+
+    def cell(self, cell_id: str) -> Cell:
+        for cell in self.cells:
+            if cell.id == cell_id:
+                return cell
+        raise KeyError(cell_id)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.cells)
+
+    def by_tier(self, tier: Tier) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if c.tier is tier)
