@@ -48,7 +48,7 @@ class _Defaults:
         for key in data:
             if key not in _DEFAULTS_KEYS:
                 self.errors.append(doc.error((key,), "unknown key"))
-        for key, value in (data.get("all") or {}).items():
+        for key in data.get("all") or {}:
             if key not in fields:
                 self.errors.append(doc.error(("all", key), "unknown key"))
         for tier, values in (data.get("tiers") or {}).items():
@@ -100,8 +100,8 @@ def _parse_cell(doc: Document, defaults: _Defaults) -> tuple[Cell | None, list[I
         errors.append(doc.error(("id",), f"must equal the file name {doc.path.stem!r}"))
     missing = [p.value for p in Product if p not in cell.services]
     if missing:
-        where = ("services",) if doc.has(("services",)) else ()
-        errors.append(doc.error(where, f"missing product service(s): {', '.join(missing)}", "services"))
+        services_loc: tuple[str, ...] = ("services",) if doc.has(("services",)) else ()
+        errors.append(doc.error(services_loc, f"missing product service(s): {', '.join(missing)}", "services"))
     if cell.is_enterprise:
         for key in ("maintenance_window", "notification_channel"):
             if getattr(cell, key) is None:
@@ -119,7 +119,8 @@ def _overlaps(cells: Iterable[tuple[Cell, Document]]) -> list[InputError]:
         widest: tuple[IPv4Network, Cell] | None = None
         for net, cell, doc in members:
             if widest is not None and net.overlaps(widest[0]):
-                errors.append(doc.error(("vpc_cidr",), f"{net} overlaps {widest[0]} of cell {widest[1].id} in the same account and region"))
+                message = f"{net} overlaps {widest[0]} of cell {widest[1].id} in the same account and region"
+                errors.append(doc.error(("vpc_cidr",), message))
             if widest is None or int(net.broadcast_address) > int(widest[0].broadcast_address):
                 widest = (net, cell)
     return errors

@@ -39,7 +39,9 @@ def error_message(err: Any) -> str:
     return msg
 
 
-def validation_errors(exc: ValidationError, doc: Document, prefix: Loc = (), fallback: Document | None = None) -> list[InputError]:
+def validation_errors(
+    exc: ValidationError, doc: Document, prefix: Loc = (), fallback: Document | None = None
+) -> list[InputError]:
     """One InputError per pydantic error, located in `doc` (or `fallback` when only there)."""
     out: list[InputError] = []
     for err in exc.errors():

@@ -35,12 +35,11 @@ class Document:
     def has(self, loc: Loc) -> bool:
         node = self.node
         for part in loc:
-            if isinstance(node, CommentedMap) and part in node:
-                node = node[part]
-            elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-                node = node[part]
-            else:
+            in_map = isinstance(node, CommentedMap) and part in node
+            in_seq = isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node)
+            if not (in_map or in_seq):
                 return False
+            node = node[part]
         return True
 
     def error(self, loc: Loc, message: str, field: str | None = None) -> InputError:
