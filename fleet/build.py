@@ -27,11 +27,22 @@ class BuildStep:
     run: Callable[[Fleet], StepResult]
 
 
+def document_steps() -> list[BuildStep]:
+    """Steps that render fleet-wide documents (pipeline, gateway, runbooks…); each capability adds its own here.
+
+    They are cheap and need no Pulumi run, so `fleet diff` regenerates them at both revisions.
+    """
+    from landing_zone.gateway import gateway_step
+    from migrations.build import runbooks_step
+
+    return [gateway_step(), runbooks_step()]
+
+
 def steps() -> list[BuildStep]:
-    """The build steps in order; each capability registers its own here."""
+    """Every build step in order: the per-cell inventories, then the documents."""
     from modules.cell.build import inventory_step
 
-    return [inventory_step()]
+    return [inventory_step(), *document_steps()]
 
 
 def write_build(fleet: Fleet, out: Path) -> list[tuple[str, StepResult]]:

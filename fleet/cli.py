@@ -45,6 +45,67 @@ def check(root: RootOption = REPO_ROOT) -> None:
     stderr.print(f"ok: {len(fleet.cells)} cells valid")
 
 
+@app.command()
+def diff(
+    base: Annotated[str, typer.Option("--base", help="Git revision to compare against (e.g. origin/main).")],
+    head: Annotated[str | None, typer.Option("--head", help="Git revision to compare (default: the working tree).")] = None,
+    root: RootOption = REPO_ROOT,
+    output_format: Annotated[str, typer.Option("--format", help="markdown (PR comment) or json (CI matrix).")] = "markdown",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the document here instead of stdout.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Inventory cache (default: ROOT/.fleet-cache).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-run every cell at both revisions.")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Worker processes (default: all cores).")] = None,
+) -> None:
+    """Which cells and generated documents change between two revisions, offline, under Pulumi's mocks."""
+    from fleet.diff import run_diff
+    from fleet.diff_report import render_json, render_markdown
+    from fleet.inventory_cache import DEFAULT_CACHE
+
+    if output_format not in {"markdown", "json"}:
+        raise typer.BadParameter("--format must be markdown or json")
+    cache = None if no_cache else (cache_dir or root / DEFAULT_CACHE)
+    result = run_diff(root, base, head, cache=cache, jobs=jobs)
+    text = render_markdown(result) if output_format == "markdown" else render_json(result)
+    emit(text, out)
+    stderr.print(
+        f"{len(result.stacks)} of {len(result.tiers)} cells change, {len(result.documents)} documents; "
+        f"ran {result.ran} cell programs, {result.cached} from cache"
+    )
+
+
+@app.command()
+def stacks(root: RootOption = REPO_ROOT) -> None:
+    """Every Pulumi stack of the fleet (reserved stacks, then cells) as a JSON list, for CI matrices."""
+    import json
+
+    from fleet.stacks import valid_stacks
+
+    sys.stdout.write(json.dumps(valid_stacks(load_fleet(root))) + "\n")
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Write a document to --out or stdout."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+
+
+from fleet.preview import register as _register_preview  # noqa: E402 - the command module adds itself
+
+_register_preview(app)
+
+from landing_zone.cli import gateway_app as _gateway_app  # noqa: E402 - the gateway sub-app (issue 4)
+
+app.add_typer(_gateway_app, name="gateway")
+
+
+from migrations.cli import register as _register_migrations  # noqa: E402
+
+_register_migrations(app)
+
+
 def main() -> None:
     """Run the CLI, turning input errors into `path:line: field: message` lines and exit 1."""
     try:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 CONFIG_NAMESPACE = "cellfleet"
 REGISTRY_TABLE_KEY = "registryTable"
+REGISTRY_REGION_KEY = "registryRegion"
+REGISTRY_ROLE_KEY = "registryRoleArn"
 
 DEFAULT_REGISTRY_TABLE = "cellfleet-cell-registry"
+DEFAULT_REGISTRY_REGION = "us-east-1"
 DEFAULT_EVENT_BUS = "cellfleet-deployments"
 DEFAULT_APPROVALS_TOPIC = "cellfleet-approvals"
 DEFAULT_NOTIFICATIONS_TOPIC = "cellfleet-notifications"

@@ -60,17 +60,20 @@ class _Defaults:
                     self.errors.append(doc.error(("tiers", tier, key), "unknown key"))
 
     def for_tier(self, tier: Any) -> dict[str, Any]:
+        """Defaults for a cell of `tier`; keys already reported as unknown are left out."""
+        fields = set(Cell.model_fields) - {"id", "tier"}
         merged = deep_merge({}, self.data.get("all") or {})
         if isinstance(tier, str):
             merged = deep_merge(merged, (self.data.get("tiers") or {}).get(tier) or {})
-        return merged
+        return {k: v for k, v in merged.items() if k in fields}
 
-    def locate(self, tier: Any, loc: Loc) -> tuple[str, int] | None:
+    def locate(self, tier: Any, loc: Loc) -> tuple[str, int, str] | None:
+        """Where in the defaults file a value at `loc` came from: (path, line, dotted field there)."""
         if self.doc is None:
             return None
         for prefix in (("tiers", str(tier)), ("all",)):
             if self.doc.has((*prefix, *loc)):
-                return self.doc.shown, self.doc.line_of((*prefix, *loc))
+                return self.doc.shown, self.doc.line_of((*prefix, *loc)), dotted((*prefix, *loc))
         return None
 
 
@@ -91,9 +94,9 @@ def _parse_cell(doc: Document, defaults: _Defaults) -> tuple[Cell | None, list[I
         errors = []
         for err in exc.errors():
             loc = clean_loc(tuple(err["loc"]))
-            where = (doc.shown, doc.line_of(loc)) if doc.has(loc) or not loc else None
-            where = where or defaults.locate(data.get("tier"), loc) or (doc.shown, doc.line_of(loc))
-            errors.append(InputError(where[0], where[1], dotted(loc), error_message(err)))
+            where = (doc.shown, doc.line_of(loc), dotted(loc)) if doc.has(loc) or not loc else None
+            where = where or defaults.locate(data.get("tier"), loc) or (doc.shown, doc.line_of(loc), dotted(loc))
+            errors.append(InputError(where[0], where[1], where[2], error_message(err)))
         return None, errors
     errors = []
     if cell.id != doc.path.stem:
@@ -138,7 +141,8 @@ def load_fleet(root: Path) -> Fleet:
         try:
             defaults_doc = load_document(defaults_path, root)
         except InputErrors as exc:
-            errors.extend(exc.errors)
+            # Every cell builds on the defaults: report the file alone rather than each cell's fallout.
+            raise InputErrors(exc.errors) from None
     defaults = _Defaults(defaults_doc)
     errors.extend(defaults.errors)
 
@@ -161,10 +165,10 @@ def load_fleet(root: Path) -> Fleet:
         parsed.append((cell, doc))
 
     errors.extend(_overlaps(parsed))
-    if not any(cell.tier is Tier.CANARY for cell, _ in parsed) and not errors:
-        errors.append(InputError(display_path(folder, root), 1, "tier", "the fleet has no canary cell"))
     if not parsed and not errors:
         errors.append(InputError(display_path(folder, root), 1, "(file)", "no cell files"))
+    if not any(cell.tier is Tier.CANARY for cell, _ in parsed) and not errors:
+        errors.append(InputError(display_path(folder, root), 1, "tier", "the fleet has no canary cell"))
     if errors:
         raise InputErrors(errors)
     parsed.sort(key=lambda item: item[0].id)

@@ -18,6 +18,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 PROJECT = "cellfleet"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc: marks special values on the wire
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,65 @@ class Inventory:
         return {r.urn: r for r in self.resources}
 
 
+def _availability_zones(args: dict[str, Any]) -> dict[str, Any]:
+    """`aws.getAvailabilityZones`: six zones `<region>a`…`f` (region from the invoke, else `us-east-1`)."""
+    region = args.get("region") or "us-east-1"
+    letters = "abcdef"
+    return {
+        "id": region,
+        "names": [f"{region}{letter}" for letter in letters],
+        "zoneIds": [f"{region[:3]}{region.split('-')[-1]}-az{i + 1}" for i in range(len(letters))],
+        "groupNames": [region] * len(letters),
+        "state": args.get("state") or "available",
+    }
+
+
+def _eks_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    vpc_config = dict(inputs.get("vpcConfig") or {})
+    vpc_config.setdefault("clusterSecurityGroupId", f"sg-{name}-cluster")
+    vpc_config.setdefault("vpcId", "vpc-mock")
+    return {
+        "endpoint": f"https://{name}.mock.eks.amazonaws.com",
+        "certificateAuthority": {"data": "bW9jay1jYQ=="},
+        "vpcConfig": vpc_config,
+        "status": "ACTIVE",
+    }
+
+
+def _rds_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    identifier = inputs.get("clusterIdentifier") or name
+    return {
+        "clusterIdentifier": identifier,
+        "endpoint": f"{identifier}.cluster-mock.rds.amazonaws.com",
+        "readerEndpoint": f"{identifier}.cluster-ro-mock.rds.amazonaws.com",
+    }
+
+
+def _function_url(name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"functionUrl": f"https://{name}.lambda-url.us-east-1.on.aws/", "urlId": name}
+
+
+def _api_stage(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"invokeUrl": f"https://{name}.execute-api.us-east-1.amazonaws.com/{inputs.get('stageName', '')}"}
+
+
+# Attributes the provider would compute, per resource type: (logical name, inputs) -> extra state.
+COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:rds/cluster:Cluster": _rds_cluster,
+    "aws:lambda/functionUrl:FunctionUrl": _function_url,
+    "aws:apigateway/stage:Stage": _api_stage,
+}
+CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+}
+
+
 class FleetMocks(pulumi.runtime.Mocks):
     """Deterministic ids and computed attributes for every resource and invoke the programs use."""
 
     def __init__(self, calls: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None) -> None:
-        self.calls = dict(calls or {})
+        self.calls = {**CALLS, **dict(calls or {})}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         resource_id = f"{args.name}-id"
@@ -65,15 +121,19 @@ class FleetMocks(pulumi.runtime.Mocks):
         state: dict[str, Any] = {
             "arn": f"arn:aws:mock:::{kind}/{args.name}",
             "id": resource_id,
+            "name": args.name,  # what auto-naming would derive from; inputs override
             **args.inputs,
         }
+        computed = COMPUTED.get(args.typ)
+        if computed is not None:
+            state.update(computed(args.name, args.inputs))
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         handler = self.calls.get(args.token)
         if handler is not None:
-            return handler(dict(args.args)), None
-        return dict(args.args), None
+            return handler(dict(args.args)), []
+        return dict(args.args), []
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -109,6 +169,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 def _plain(value: Any) -> Any:
     """Strip Pulumi's wire markers (resource references, secrets) into plain JSON-able data."""
     if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:  # a secret on the wire: keep its (mock) value
+            return _plain(value.get("value"))
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
@@ -131,6 +193,8 @@ def run_program(
     `config` keys are full Pulumi config keys (`cellfleet:registryTable`, `aws:region`).
     Each call starts from a fresh root stack and monitor, so many programs can run in one process.
     """
+    loop = asyncio.new_event_loop()  # private loop: closed below with its executor threads
+    asyncio.set_event_loop(loop)
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(dict(config or {}))
     monitor = _RecordingMonitor(mocks or FleetMocks())
@@ -152,9 +216,38 @@ def run_program(
         _sync_await(run_pulumi_func(runner))
     finally:
         pulumi_settings.ROOT.set(None)
+        _close_loop(loop)
+        asyncio.set_event_loop(asyncio.new_event_loop())
     return Inventory(stack=stack, resources=tuple(monitor.order), outputs=_plain(holder.get("outputs") or {}))
 
 
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is left, stop the loop's executor threads and close it.
+
+    The mock monitor answers each registration on the loop's default executor, and every
+    executor thread keeps its own event loop full of that run's resources: a loop left open
+    keeps its threads and their memory alive (6 threads and ~1 MiB per cell program).
+    """
+    if loop.is_closed() or loop.is_running():
+        return
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+
+
 def new_event_loop() -> None:
-    """Give the current thread a fresh event loop (tests use this in an autouse fixture)."""
+    """Give the current thread a fresh event loop (tests use this in an autouse fixture).
+
+    The previous loop, if idle, is closed so that its executor threads end.
+    """
+    try:
+        previous = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        previous = None
+    if previous is not None:
+        _close_loop(previous)
     asyncio.set_event_loop(asyncio.new_event_loop())

@@ -1,0 +1,207 @@
+"""`fleet diff`: which cells (and generated documents) a change affects, and how, offline.
+
+Runs every cell's stack program under Pulumi's mocks at the base and head revisions (in
+worker processes, one tree each, spread over all cores), reusing cached inventories whose
+inputs did not change, and diffs the registered resources per cell.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fleet.diffing import StackDiff, diff_documents, diff_resources
+from fleet.errors import InputError, InputErrors
+from fleet.inventory_cache import TreeHashes, documents_entry, load_inventory, lookup
+from fleet.loader import cell_files, load_fleet
+from fleet.revisions import checkout
+
+HARNESS = Path(__file__).resolve().parent / "mocking.py"
+WORKER = Path(__file__).resolve().parent / "diff_worker.py"
+# Which stack deploys a generated document, by the document's top folder under build/.
+DOCUMENT_STACKS = {"pipeline": "control-plane", "runbooks": "control-plane", "gateway": "landing-zone"}
+
+
+@dataclass(frozen=True)
+class DocumentChange:
+    path: str
+    status: str
+    patch: str
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    base: str
+    head: str
+    stacks: tuple[StackDiff, ...]
+    unchanged: int
+    documents: tuple[DocumentChange, ...]
+    tiers: dict[str, str]
+    waves: dict[str, str]
+    added_cells: tuple[str, ...]
+    removed_cells: tuple[str, ...]
+    ran: int
+    cached: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def affected_stacks(self) -> tuple[str, ...]:
+        cells = [s.stack for s in self.stacks if s.stack not in self.removed_cells]
+        extra = sorted({DOCUMENT_STACKS[d.path.split("/", 1)[0]] for d in self.documents
+                        if d.path.split("/", 1)[0] in DOCUMENT_STACKS})
+        return (*cells, *extra)
+
+
+def _cell_ids(tree: Path) -> list[str]:
+    folder = tree / "cells"
+    return [p.stem for p in cell_files(tree)] if folder.is_dir() else []
+
+
+def _chunks(items: list[str], parts: int) -> list[list[str]]:
+    parts = max(1, min(parts, len(items)))
+    return [items[i::parts] for i in range(parts) if items[i::parts]]
+
+
+def _run_workers(jobs: list[tuple[str, list[str]]], workers: int) -> dict[str, dict[str, str]]:
+    """Run the worker commands (side, argv) in parallel; return side -> {cell: cache entry written}."""
+
+    def run(cmd: list[str]) -> str:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"diff worker failed: {done.stderr.strip()[-2000:]}")
+        return done.stdout
+
+    written: dict[str, dict[str, str]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [(side, pool.submit(run, cmd)) for side, cmd in jobs]
+        for side, future in futures:
+            for line in future.result().splitlines():
+                cell, _, entry = line.partition("\t")
+                if entry:
+                    written.setdefault(side, {})[cell] = entry
+    return written
+
+
+def _worker(tree: Path, *args: str) -> list[str]:
+    return [sys.executable, str(WORKER), "--tree", str(tree), "--harness", str(HARNESS), *args]
+
+
+def _documents(folder: Path) -> dict[str, str]:
+    path = folder / "documents.json"
+    if not path.exists():
+        return {}
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _patch(path: str, old: str, new: str, limit: int = 200) -> str:
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), f"base/{path}", f"head/{path}", lineterm=""))
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"… {len(lines) - limit} more lines"]
+    return "\n".join(lines)
+
+
+def _plan_waves(head_tree: Path) -> dict[str, str]:
+    from pipelines.waves import load_plan
+
+    try:
+        plan = load_plan(load_fleet(head_tree), head_tree)
+    except InputErrors:
+        return {}
+    return {cell: wave.name for wave in plan.waves for cell in wave.cells}
+
+
+def run_diff(
+    repo: Path,
+    base: str,
+    head: str | None = None,
+    *,
+    cache: Path | None = None,
+    jobs: int | None = None,
+) -> DiffResult:
+    """Diff every cell and generated document between `base` and `head` (None: the working tree)."""
+    workers = jobs or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="fleet-diff-") as scratch:
+        cache_dir = cache if cache is not None else Path(scratch) / "cache"
+        with checkout(repo, base) as base_tree, checkout(repo, head) as head_tree:
+            head_fleet = load_fleet(head_tree)  # an invalid head is an input error, not a diff
+            head_cells = list(head_fleet.ids)
+            base_cells = _cell_ids(base_tree)
+            sides = {"base": (base_tree, base_cells), "head": (head_tree, head_cells)}
+            hashes = {name: TreeHashes(tree, HARNESS) for name, (tree, _) in sides.items()}
+
+            entries = {name: {c: lookup(cache_dir, c, hashes[name]) for c in cells} for name, (_, cells) in sides.items()}
+            missing = {name: [c for c, e in found.items() if e is None] for name, found in entries.items()}
+            ran = sum(len(v) for v in missing.values())
+            total = len(base_cells) + len(head_cells)
+            docs = {name: documents_entry(cache_dir, tree) for name, (tree, _) in sides.items()}
+            commands: list[tuple[str, list[str]]] = []
+            for name, cells in missing.items():
+                share = max(1, round(workers * len(cells) / max(1, ran)))
+                commands += [(name, _worker(sides[name][0], "--cache", str(cache_dir), "--cells", ",".join(chunk)))
+                             for chunk in _chunks(cells, share)]
+            for name, folder in docs.items():
+                if not folder.exists():  # rendered by the side's first worker, or one of its own
+                    first = next((cmd for side, cmd in commands if side == name), None)
+                    if first is not None:
+                        first += ["--documents", str(folder)]
+                    else:
+                        commands.append((name, _worker(sides[name][0], "--documents", str(folder))))
+            for name, written in _run_workers(commands, workers).items():
+                entries[name].update(written)
+            stacks, unchanged = _diff_cells(cache_dir, entries)
+            docs_base, docs_head = _documents(docs["base"]), _documents(docs["head"])
+            documents = tuple(
+                DocumentChange(path, status, _patch(path, docs_base.get(path, ""), docs_head.get(path, "")))
+                for path, status in diff_documents(docs_base, docs_head).items()
+            )
+            notes = tuple(
+                f"{name}: generated documents unavailable ({(folder / '_error.txt').read_text().strip()})"
+                for name, folder in docs.items() if (folder / "_error.txt").exists()
+            )
+            waves = _plan_waves(head_tree)
+    tiers = {c.id: c.tier.value for c in head_fleet.cells}
+    return DiffResult(
+        base=base,
+        head=head or "working tree",
+        stacks=stacks,
+        unchanged=unchanged,
+        documents=documents,
+        tiers=tiers,
+        waves=waves,
+        added_cells=tuple(sorted(set(head_cells) - set(base_cells))),
+        removed_cells=tuple(sorted(set(base_cells) - set(head_cells))),
+        ran=ran,
+        cached=total - ran,
+        notes=notes,
+    )
+
+
+def _diff_cells(cache: Path, entries: dict[str, dict[str, str | None]]) -> tuple[tuple[StackDiff, ...], int]:
+    """Diff each cell's base and head inventories; identical cache entries mean no change."""
+    base, head = entries["base"], entries["head"]
+    out: list[StackDiff] = []
+    unchanged = 0
+    for cell in sorted(base.keys() | head.keys()):
+        old_entry, new_entry = base.get(cell), head.get(cell)
+        if cell in base and cell in head and old_entry is not None and old_entry == new_entry:
+            unchanged += 1
+            continue
+        for side, found in (("base", base), ("head", head)):
+            if cell in found and found[cell] is None:
+                raise InputErrors([InputError(f"cells/{cell}.yaml", 1, "diff", f"no inventory produced at {side}")])
+        old = load_inventory(cache, cell, old_entry) if old_entry else None
+        new = load_inventory(cache, cell, new_entry) if new_entry else None
+        result = diff_resources(cell, old, new)
+        if result.changed:
+            out.append(result)
+        else:
+            unchanged += 1
+    return tuple(out), unchanged

@@ -1,0 +1,96 @@
+"""A program's inventory as a document: deterministic JSON and a short table view.
+
+Resources are sorted by (type, name); parents and providers are shown by name; numbers that
+Pulumi carried as floats but are whole print as integers. Same program, same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fleet.mocking import Inventory, Registered
+
+# Properties worth a glance in the table view, per resource type (the JSON has all inputs).
+KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "pulumi:providers:aws": ("region", "defaultTags"),
+    "aws:ec2/vpc:Vpc": ("cidrBlock",),
+    "aws:ec2/subnet:Subnet": ("cidrBlock", "availabilityZone"),
+    "aws:eks/cluster:Cluster": ("name", "version", "vpcConfig.endpointPublicAccess"),
+    "aws:eks/nodeGroup:NodeGroup": ("instanceTypes", "scalingConfig"),
+    "aws:rds/cluster:Cluster": ("clusterIdentifier", "engine", "storageEncrypted", "kmsKeyId", "backupRetentionPeriod"),
+    "aws:rds/clusterInstance:ClusterInstance": ("instanceClass", "publiclyAccessible"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", "threshold"),
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("alarmName", "alarmRule"),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    "aws:sns/topic:Topic": ("name",),
+    "aws:dynamodb/tableItem:TableItem": ("tableName",),
+    "kubernetes:apps/v1:Deployment": ("metadata.name", "spec.replicas"),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("spec.minReplicas", "spec.maxReplicas"),
+}
+
+
+def _name_of(reference: str) -> str:
+    """`urn:pulumi:s::p::type::name` (or a provider reference `urn::id`) -> `name`."""
+    if not reference:
+        return ""
+    parts = reference.split("::")
+    return parts[3] if len(parts) > 3 else parts[-1]
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
+
+
+def resource_entry(resource: Registered) -> dict[str, Any]:
+    return {
+        "type": resource.type,
+        "name": resource.name,
+        "parent": _name_of(resource.parent),
+        "provider": _name_of(resource.provider),
+        "protect": resource.protect,
+        "properties": _whole(resource.inputs),
+    }
+
+
+def inventory_document(inventory: Inventory) -> dict[str, Any]:
+    """The inventory as plain data: stack, resource count, resources by (type, name), outputs."""
+    resources = sorted((resource_entry(r) for r in inventory.resources), key=lambda e: (e["type"], e["name"]))
+    return {
+        "stack": inventory.stack,
+        "resource_count": len(resources),
+        "resources": resources,
+        "outputs": _whole(inventory.outputs),
+    }
+
+
+def to_json(document: Any) -> str:
+    """The one serialisation of generated documents: sorted keys, 2-space indent, final newline."""
+    return json.dumps(document, sort_keys=True, indent=2) + "\n"
+
+
+def _lookup(properties: dict[str, Any], dotted: str) -> Any:
+    value: Any = properties
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def key_properties(entry: dict[str, Any]) -> str:
+    """`k=v` pairs of the type's key properties present in `entry` (compact JSON for structures)."""
+    shown = []
+    for key in KEY_PROPERTIES.get(entry["type"], ()):
+        value = _lookup(entry["properties"], key)
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+        shown.append(f"{key}={text}")
+    return " ".join(shown)

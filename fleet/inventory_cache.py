@@ -1,0 +1,84 @@
+"""Content-addressed cache of cell inventories for `fleet diff`.
+
+An entry records the hash of every file the cell's stack program depended on (its cell
+file, tier defaults, every module it imported, the cell module folder, the harness and the
+Python version). It is reused for a tree only when every one of those hashes still matches,
+so a change to any input of a cell always re-runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CACHE = Path(".fleet-cache") / "inventories"
+DOCUMENTS = "_documents"
+# Folders that never feed a generated document.
+_NOT_INPUTS = {".git", "__pycache__", ".fleet-cache", ".venv", "node_modules", "build", "tests", "benchmarks", ".github",
+               ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
+
+
+@dataclass
+class TreeHashes:
+    """Memoised content hashes of files in one tree (None for a missing file)."""
+
+    tree: Path
+    harness: Path
+    _seen: dict[str, str | None] = field(default_factory=dict)
+
+    def get(self, relative: str) -> str | None:
+        if relative == "<harness>":
+            relative_hash = self._seen.get(relative)
+            if relative_hash is None:
+                relative_hash = hashlib.sha256(self.harness.read_bytes()).hexdigest()
+                self._seen[relative] = relative_hash
+            return relative_hash
+        if relative == "<python>":
+            return sys.version
+        if relative not in self._seen:
+            path = self.tree / relative
+            self._seen[relative] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        return self._seen[relative]
+
+    def matches(self, deps: dict[str, str]) -> bool:
+        return all(self.get(name) == digest for name, digest in deps.items())
+
+
+def lookup(cache: Path, cell: str, hashes: TreeHashes) -> str | None:
+    """The id of a cache entry valid for `cell` in this tree, if any."""
+    folder = cache / cell
+    if not folder.is_dir():
+        return None
+    for deps_file in sorted(folder.glob("*.deps.json")):
+        try:
+            deps = json.loads(deps_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if hashes.matches(deps) and (folder / f"{deps_file.name[: -len('.deps.json')]}.json").exists():
+            return deps_file.name[: -len(".deps.json")]
+    return None
+
+
+def load_inventory(cache: Path, cell: str, entry: str) -> dict[str, Any]:
+    data = json.loads((cache / cell / f"{entry}.json").read_text(encoding="utf-8"))
+    inventory: dict[str, Any] = data["inventory"]
+    return inventory
+
+
+def tree_digest(tree: Path) -> str:
+    """One hash of every file that can feed a generated document (code, cells, policies, manifests)."""
+    digest = hashlib.sha256()
+    for path in sorted(tree.rglob("*")):
+        rel = path.relative_to(tree)
+        if path.is_file() and not _NOT_INPUTS.intersection(rel.parts):
+            digest.update(rel.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def documents_entry(cache: Path, tree: Path) -> Path:
+    """Where the rendered documents of a tree with this content are (or will be) cached."""
+    return cache / DOCUMENTS / tree_digest(tree)

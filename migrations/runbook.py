@@ -1,0 +1,144 @@
+"""Runbooks: a migration plan -> Markdown (jinja2 template beside this module), fleet-wide or per cell."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from fleet.durations import format_duration
+from migrations.commands import cell_commands, checks, rollbacks
+from migrations.manifest import PhaseName, PhaseType
+from migrations.planner import MigrationPlan, PhasePlan
+from migrations.schedule import StepTime, default_start, estimate
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PLACEHOLDER_CELL = "<cell>"
+
+
+def _env() -> Environment:
+    env = Environment(  # noqa: S701 - Markdown output, not HTML
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["duration"] = lambda d: format_duration(d) if d else "—"
+    env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M")
+    return env
+
+
+def script_texts(plan: MigrationPlan, root: Path) -> dict[str, str]:
+    """The text of every script the plan names (the CLI and the build step read them)."""
+    return {p: (root / p).read_text(encoding="utf-8") for ph in plan.phases for p in ph.scripts.values()}
+
+
+def _what(plan: MigrationPlan, phase: PhasePlan) -> str:
+    change = plan.migration.change
+    new = ", ".join(f"`{change.table}.{c}`" for c in change.columns.values())
+    old = ", ".join(f"`{change.table}.{c}`" for c in change.columns)
+    return {
+        PhaseName.EXPAND: f"Add {new} beside {old}, nullable: the running code ignores it.",
+        PhaseName.MIGRATE_CODE: f"Deploy {phase.version}: writes both {old} and {new} (dual-write), "
+        f"reads {new} and falls back to {old}.",
+        PhaseName.BACKFILL: f"Copy {old} into {new} for existing rows, {phase.checkpoint_interval} rows "
+        f"between checkpoints, at most {phase.parallel_cells or 'all'} cells at once.",
+        PhaseName.MIGRATE_CODE_READONLY: f"Deploy {phase.version}: reads and writes only {new}.",
+        PhaseName.CONTRACT: f"Drop {old}. This is the point of no return.",
+    }[phase.name]
+
+
+def _gantt(times: list[StepTime]) -> list[str]:
+    lines: list[str] = []
+    section = None
+    for n, t in enumerate(times):
+        if t.phase.name != section:
+            section = t.phase.name
+            lines.append(f"section {section.value}")
+        label = t.step.label.replace(":", " ").replace("#", " ")
+        if t.step.approval:
+            lines.append(f"approve {label} :milestone, a{n}, {t.start:%Y-%m-%d %H:%M}, 0d")
+        lines.append(f"{label} :s{n}, {t.start:%Y-%m-%d %H:%M}, {t.end:%Y-%m-%d %H:%M}")
+        if t.step.wait:
+            lines.append(f"wait {format_duration(t.step.wait)} :w{n}, {t.end:%Y-%m-%d %H:%M}, {t.ready:%Y-%m-%d %H:%M}")
+    return lines
+
+
+def _cell_row(plan: MigrationPlan, phase: PhasePlan, cell: str, texts: dict[str, str]) -> dict[str, Any]:
+    return {"id": cell, "engine": plan.engines[cell].value, "commands": cell_commands(plan, phase, cell, texts)}
+
+
+def _phase_view(plan: MigrationPlan, phase: PhasePlan, times: list[StepTime], texts: dict[str, str],
+                cell: str | None) -> dict[str, Any]:
+    before, after = checks(plan, phase)
+    engines = [plan.engines[cell]] if cell else list(plan.engines_used)
+    target = cell or PLACEHOLDER_CELL
+
+    def check_view(items: list[Any]) -> list[dict[str, Any]]:
+        return [{"description": c.description, "expect": c.expect,
+                 "commands": [(e.value, c.command(plan, target, e)) for e in engines] if c.sql
+                 else [("any engine", c.command(plan, target, engines[0]))]}
+                for c in items]
+
+    steps = []
+    for t in times:
+        if t.phase is not phase or (cell and cell not in t.step.cells):
+            continue
+        shown = [cell] if cell else list(t.step.cells)
+        steps.append({"time": t, "cells": [_cell_row(plan, phase, c, texts) for c in shown]})
+    return {
+        "number": plan.phases.index(phase) + 1,
+        "name": phase.name.value,
+        "type": phase.type.value,
+        "what": _what(plan, phase),
+        "scripts": [(e.value, p) for e, p in phase.scripts.items() if not cell or e is plan.engines[cell]],
+        "version": phase.version,
+        "before": check_view(before),
+        "after": check_view(after),
+        "steps": steps,
+    }
+
+
+def runbook_context(plan: MigrationPlan, texts: dict[str, str], *, cell: str | None = None,
+                    start: datetime | None = None) -> dict[str, Any]:
+    """Everything the template shows; pure."""
+    times = estimate(plan, start or default_start(plan))
+    if cell:
+        times = [t for t in times if cell in t.step.cells]
+    change = plan.migration.change
+    engines = Counter(plan.engines[c].value for c in plan.cells)
+    approvals = [t for t in times if t.step.approval]
+    waits = sum((t.step.wait for t in times), timedelta(0))
+    contract = [t for t in times if t.phase.name is PhaseName.CONTRACT]
+    return {
+        "m": plan.migration,
+        "source": plan.source,
+        "cell": {"id": cell, "engine": plan.engines[cell].value, "tier": plan.tiers[cell].value} if cell else None,
+        "changes": [(f"{change.table}.{old}", f"{change.table}.{new}") for old, new in change.columns.items()],
+        "cells": [cell] if cell else list(plan.cells),
+        "engines": sorted(engines.items()),
+        "phases_line": " → ".join(p.name.value for p in plan.phases),
+        "start": times[0].start if times else None,
+        "end": times[-1].ready if times else None,
+        "approvals": approvals,
+        "waits": waits,
+        "contract_start": contract[0].start if contract else None,
+        "times": times,
+        "gantt": _gantt(times),
+        "phases": [_phase_view(plan, p, times, texts, cell) for p in plan.phases],
+        "rollbacks": rollbacks(plan),
+        "deployment": PhaseType.DEPLOYMENT.value,
+    }
+
+
+def render_runbook(plan: MigrationPlan, texts: dict[str, str], *, cell: str | None = None,
+                   start: datetime | None = None) -> str:
+    """The runbook Markdown (per cell when `cell` is given)."""
+    if cell is not None and cell not in plan.cells:
+        raise KeyError(cell)
+    context = runbook_context(plan, texts, cell=cell, start=start)
+    return _env().get_template("runbook.md.j2").render(**context)

@@ -1,0 +1,171 @@
+"""Allowed state changes: no skipped phase, rollout order within a phase, approvals, contract gate.
+
+* a phase starts on a cell only when the cell finished the previous phase, every cell of the
+  earlier steps finished this phase, the step has room (`parallel_cells`) and, where the step
+  requires it, approval is recorded;
+* `contract` starts only when every cell finished `migrate-code-readonly` and, for enterprise
+  cells, approval is recorded;
+* rollback undoes a cell's latest phase, in reverse order, and only while no cell has started
+  `contract` (the point of no return).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fleet.model import Tier
+from migrations.manifest import PhaseName
+from migrations.planner import MigrationPlan, PhasePlan
+from migrations.state import CellPhase, MigrationState, Status
+
+
+class TransitionError(Exception):
+    """A command that the migration's state does not allow."""
+
+
+def _phase(plan: MigrationPlan, name: str) -> PhasePlan:
+    try:
+        return plan.phase(name)
+    except (KeyError, ValueError):
+        known = ", ".join(p.name.value for p in plan.phases)
+        raise TransitionError(f"unknown phase {name!r} (phases: {known})") from None
+
+
+def _cell(plan: MigrationPlan, cell: str) -> None:
+    if cell not in plan.cells:
+        raise TransitionError(f"cell {cell!r} is not part of migration {plan.id}")
+
+
+def can_rollback(plan: MigrationPlan, state: MigrationState) -> bool:
+    """True until any cell has started `contract`."""
+    if not any(p.name is PhaseName.CONTRACT for p in plan.phases):
+        return True
+    return all(state.get(c, PhaseName.CONTRACT.value).status is Status.PENDING for c in plan.cells)
+
+
+def blockers(plan: MigrationPlan, state: MigrationState, cell: str, phase_name: str) -> list[str]:
+    """Why `phase` cannot start on `cell` now; empty when it may."""
+    _cell(plan, cell)
+    phase = _phase(plan, phase_name)
+    out: list[str] = []
+    index = plan.phases.index(phase)
+    if index > 0:
+        previous = plan.phases[index - 1].name.value
+        if state.get(cell, previous).status is not Status.COMPLETE:
+            out.append(f"{previous} on {cell}")
+    step = phase.step_of(cell)
+    earlier = [c for s in phase.steps[: step.index] for c in s.cells
+               if state.get(c, phase.name.value).status is not Status.COMPLETE]
+    out.extend(earlier)
+    running = [c for c in step.cells if c != cell and state.get(c, phase.name.value).status is Status.RUNNING]
+    if step.concurrency and len(running) >= step.concurrency:
+        out.extend(running)
+    enterprise_contract = phase.name is PhaseName.CONTRACT and plan.tiers[cell] is Tier.ENTERPRISE
+    if (step.approval or enterprise_contract) and (phase.name.value, cell) not in state.approvals:
+        out.append("approval")
+    if phase.name is PhaseName.CONTRACT:
+        readonly = PhaseName.MIGRATE_CODE_READONLY.value
+        for other in plan.cells:
+            item = f"{readonly} on {other}"
+            if state.get(other, readonly).status is not Status.COMPLETE and item not in out:
+                out.append(item)
+    return out
+
+
+def start(plan: MigrationPlan, state: MigrationState, cell: str, phase: str, at: str) -> MigrationState:
+    current = state.get(cell, phase)
+    if current.status not in {Status.PENDING, Status.FAILED}:
+        raise TransitionError(f"{phase} on {cell} is {current.status.value}, not pending or failed")
+    waiting = blockers(plan, state, cell, phase)
+    if waiting:
+        raise TransitionError(f"{phase} cannot start on {cell}: waiting for {', '.join(waiting)}")
+    return state.put(cell, phase, CellPhase(Status.RUNNING, current.rows_done, current.rows_total, at))
+
+
+def progress(state: MigrationState, cell: str, phase: str, rows_done: int | None,
+             rows_total: int | None) -> MigrationState:
+    current = state.get(cell, phase)
+    if current.status is not Status.RUNNING:
+        raise TransitionError(f"{phase} on {cell} is {current.status.value}, not running")
+    if (rows_done is not None and rows_done < 0) or (rows_total is not None and rows_total < 0):
+        raise TransitionError("row counts cannot be negative")
+    done = rows_done if rows_done is not None else current.rows_done
+    total = rows_total if rows_total is not None else current.rows_total
+    return state.put(cell, phase, replace(current, rows_done=done, rows_total=total))
+
+
+def complete(state: MigrationState, cell: str, phase: str, at: str) -> MigrationState:
+    current = state.get(cell, phase)
+    if current.status is not Status.RUNNING:
+        raise TransitionError(f"{phase} on {cell} is {current.status.value}, not running")
+    return state.put(cell, phase, replace(current, status=Status.COMPLETE, ended_at=at, error=None))
+
+
+def fail(plan: MigrationPlan, state: MigrationState, cell: str, phase: str | None, at: str,
+         reason: str) -> MigrationState:
+    _cell(plan, cell)
+    name = phase or next((p.name.value for p in plan.phases if state.get(cell, p.name.value).status
+                          is Status.RUNNING), None)
+    if name is None:
+        raise TransitionError(f"nothing is running on {cell}")
+    _phase(plan, name)
+    current = state.get(cell, name)
+    if current.status is not Status.RUNNING:
+        raise TransitionError(f"{name} on {cell} is {current.status.value}, not running")
+    return state.put(cell, name, replace(current, status=Status.FAILED, ended_at=at, error=reason))
+
+
+def approve(plan: MigrationPlan, state: MigrationState, phase: str, cells: list[str]) -> MigrationState:
+    _phase(plan, phase)
+    for cell in cells:
+        _cell(plan, cell)
+        state = state.approve(phase, cell)
+    return state
+
+
+def rollback(plan: MigrationPlan, state: MigrationState, cell: str, phase: str | None) -> MigrationState:
+    """Mark the cell's latest started phase pending again (the operator has undone it)."""
+    _cell(plan, cell)
+    if not can_rollback(plan, state):
+        raise TransitionError("rollback is no longer possible: contract has started (point of no return)")
+    started = [p.name.value for p in plan.phases if state.get(cell, p.name.value).status is not Status.PENDING]
+    if not started:
+        raise TransitionError(f"nothing to roll back on {cell}")
+    name = phase or started[-1]
+    _phase(plan, name)
+    if name not in started:
+        raise TransitionError(f"{name} has not started on {cell}")
+    if name != started[-1]:
+        raise TransitionError(f"roll back {started[-1]} on {cell} first")
+    return state.put(cell, name, CellPhase())
+
+
+def advance(plan: MigrationPlan, state: MigrationState, cell: str, *, phase: str | None = None,
+            status: str | None = None, rows_done: int | None = None, rows_total: int | None = None,
+            at: str) -> MigrationState:
+    """The `migrate advance` command: start, report progress on, or complete a cell's phase."""
+    _cell(plan, cell)
+    if phase is None:
+        phase = next((p.name.value for p in plan.phases if state.get(cell, p.name.value).status
+                      is not Status.COMPLETE), None)
+        if phase is None:
+            raise TransitionError(f"every phase is complete on {cell}")
+    _phase(plan, phase)
+    current = state.get(cell, phase).status
+    target = Status(status) if status else None
+    if target is None:
+        if current is Status.RUNNING and (rows_done is not None or rows_total is not None):
+            target = Status.RUNNING
+        else:
+            target = Status.COMPLETE if current is Status.RUNNING else Status.RUNNING
+    if target is Status.RUNNING:
+        if current is not Status.RUNNING:
+            state = start(plan, state, cell, phase, at)
+        if rows_done is not None or rows_total is not None:
+            state = progress(state, cell, phase, rows_done, rows_total)
+        return state
+    if target is Status.COMPLETE:
+        if rows_done is not None or rows_total is not None:
+            state = progress(state, cell, phase, rows_done, rows_total)
+        return complete(state, cell, phase, at)
+    raise TransitionError(f"advance cannot set {target.value}; use `migrate fail` or `migrate rollback`")

@@ -1,0 +1,82 @@
+"""Compute: an EKS cluster with KMS-encrypted secrets and a managed node group sized by profile."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from modules.cell.args import ComputeArgs
+from modules.cell.iam import EKS_CLUSTER_POLICIES, EKS_NODE_POLICIES, assume_role_policy
+
+CONTROL_PLANE_LOGS = ("api", "audit", "authenticator")
+
+
+@dataclass(frozen=True)
+class Compute:
+    cluster: aws.eks.Cluster
+    node_group: aws.eks.NodeGroup
+
+    @property
+    def security_group_id(self) -> pulumi.Output[str]:
+        """The security group EKS creates for the cluster and attaches to its nodes."""
+        return self.cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
+
+
+def _role(name: str, service: str, policies: Sequence[str], opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    role = aws.iam.Role(name, assume_role_policy=assume_role_policy(service), opts=opts)
+    attachments = [
+        aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=opts)
+        for arn in policies
+    ]
+    return role, attachments
+
+
+def build_compute(
+    name: str, args: ComputeArgs, subnet_ids: Sequence[pulumi.Input[str]], opts: pulumi.ResourceOptions
+) -> Compute:
+    """EKS control plane in the private subnets (public endpoint off for enterprise) and its nodes."""
+    key = aws.kms.Key(
+        f"{name}-eks-secrets",
+        description=pulumi.Output.concat("EKS secrets of cell ", args.cluster_name),
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        opts=opts,
+    )
+    cluster_role, cluster_attachments = _role(f"{name}-eks-cluster", "eks.amazonaws.com", EKS_CLUSTER_POLICIES, opts)
+    cluster = aws.eks.Cluster(
+        f"{name}-eks",
+        name=args.cluster_name,
+        version=args.kubernetes_version,
+        role_arn=cluster_role.arn,
+        vpc_config=aws.eks.ClusterVpcConfigArgs(
+            subnet_ids=list(subnet_ids),
+            endpoint_private_access=True,
+            endpoint_public_access=not args.private_endpoint_only,
+        ),
+        encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+            resources=["secrets"],
+            provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
+        ),
+        access_config=aws.eks.ClusterAccessConfigArgs(
+            authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
+        ),
+        enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=cluster_attachments)),
+    )
+    node_role, node_attachments = _role(f"{name}-eks-nodes", "ec2.amazonaws.com", EKS_NODE_POLICIES, opts)
+    node_group = aws.eks.NodeGroup(
+        f"{name}-nodes",
+        cluster_name=cluster.name,
+        node_role_arn=node_role.arn,
+        subnet_ids=list(subnet_ids),
+        instance_types=list(args.node_instance_types),
+        scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+            min_size=args.nodes_min, desired_size=args.nodes_desired, max_size=args.nodes_max
+        ),
+        update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=node_attachments)),
+    )
+    return Compute(cluster=cluster, node_group=node_group)

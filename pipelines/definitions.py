@@ -1,0 +1,583 @@
+"""The three state machines of a rollout, built with the typed ASL builder.
+
+* `rollout` (one per fleet): for each wave of the plan, in order, start the `wave` machine
+  with the wave's defaults merged with the execution input's `settings`; fail with the
+  wave's error and cause. Its size grows with the number of waves.
+* `wave` (generic): notify; optional wave approval; deploy the wave's batches one after
+  the other (each a `batch` child execution); bake while polling every cell's alarms at an
+  interval; record; notify. On any failure: roll back the wave's touched cells, notify, fail.
+* `batch` (generic): one Map over its cells in one of four modes: `deploy`, `health`,
+  `record`, `rollback`.
+
+Cells never appear in a definition: they come from the execution input (the plan), so the
+definitions stay the same size for 10 or 10,000 cells, and no execution's history grows
+with the size of the fleet (see `pipelines.history`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.asl import (
+    JSON,
+    NULL,
+    Catch,
+    Choice,
+    ChoiceRule,
+    Fail,
+    Graph,
+    Map,
+    Pass,
+    Retry,
+    Succeed,
+    Task,
+    Wait,
+)
+from pipelines.settings import wave_defaults
+from pipelines.targets import DEPLOY_DETAIL_TYPE, EVENT_SOURCE, Targets
+from pipelines.waves import Plan
+
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+SNS_WAIT = "arn:aws:states:::sns:publish.waitForTaskToken"
+EVENTS_WAIT = "arn:aws:states:::events:putEvents.waitForTaskToken"
+DDB_GET = "arn:aws:states:::dynamodb:getItem"
+DDB_UPDATE = "arn:aws:states:::dynamodb:updateItem"
+DESCRIBE_ALARMS = "arn:aws:states:::aws-sdk:cloudwatch:describeAlarms"
+START_SYNC = "arn:aws:states:::states:startExecution.sync:2"
+
+_THROTTLING = {
+    "sns": ("SNS.ThrottledException", "SNS.ThrottlingException", "SNS.InternalErrorException"),
+    "events": ("EventBridge.ThrottlingException", "EventBridge.InternalException"),
+    "dynamodb": (
+        "DynamoDB.ProvisionedThroughputExceededException",
+        "DynamoDB.ThrottlingException",
+        "DynamoDB.RequestLimitExceeded",
+        "DynamoDB.InternalServerErrorException",
+    ),
+    "cloudwatch": ("CloudWatch.ThrottlingException", "CloudWatch.LimitExceededException"),
+    "states": ("StepFunctions.ThrottlingException", "StepFunctions.ExecutionLimitExceededException"),
+}
+
+
+def retry(service: str) -> tuple[Retry, ...]:
+    """Exponential backoff with jitter on the service's throttling errors."""
+    return (Retry(_THROTTLING[service], interval_seconds=2, max_attempts=6, backoff_rate=2.0, max_delay_seconds=60),)
+
+
+def eq(path: str, value: str | bool) -> JSON:
+    key = "BooleanEquals" if isinstance(value, bool) else "StringEquals"
+    return {"Variable": path, key: value}
+
+
+def publish(targets: Targets, message: JSON, next_: str | None = None) -> Task:
+    """A notification on the notifications topic (Slack, customer notices)."""
+    return Task(
+        resource=SNS_PUBLISH,
+        parameters={"TopicArn": targets.notifications_topic_arn, "Message": message},
+        result_path=NULL,
+        retry=retry("sns"),
+        next=next_,
+        end=next_ is None,
+    )
+
+
+def start_child(targets: Targets, kind: str, name_format: str, name_args: str, payload: JSON, **kw: Any) -> Task:
+    """Start a child execution and wait for it (`.sync:2`), with a readable, idempotent name."""
+    return Task(
+        resource=START_SYNC,
+        parameters={
+            "StateMachineArn": targets.machine_arn(kind),
+            "Name.$": f"States.Format('{name_format}', {name_args})",
+            "Input": {**payload, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
+        },
+        result_path=NULL,
+        retry=retry("states"),
+        **kw,
+    )
+
+
+def normalise_child_failure(graph: Graph, prefix: str, next_: str) -> str:
+    """States turning a caught child failure in `$.error` into `$.failure = {error, cause}`.
+
+    A failed `.sync:2` child surfaces as `States.TaskFailed` whose cause is the child's
+    DescribeExecution output; its `Error` and `Cause` are what names the cell.
+    """
+    entry = f"{prefix}: child failed?"
+    graph.add(entry, Choice(
+        choices=(ChoiceRule(eq("$.error.Error", "States.TaskFailed"), f"{prefix}: read child failure"),),
+        default=f"{prefix}: keep failure",
+    ))
+    graph.add(f"{prefix}: read child failure", Pass(
+        parameters={"child.$": "States.StringToJson($.error.Cause)"},
+        result_path="$.failure", next=f"{prefix}: name child failure",
+    ))
+    graph.add(f"{prefix}: name child failure", Pass(
+        parameters={"error.$": "$.failure.child.Error", "cause.$": "$.failure.child.Cause"},
+        result_path="$.failure", next=f"{prefix}: reserved error name?",
+    ))
+    graph.add(f"{prefix}: keep failure", Pass(
+        parameters={"error.$": "$.error.Error", "cause.$": "$.error.Cause"},
+        result_path="$.failure", next=f"{prefix}: reserved error name?",
+    ))
+    # A Fail state may not raise `States.*` names itself: report those as PipelineError.
+    graph.add(f"{prefix}: reserved error name?", Choice(
+        choices=(ChoiceRule({"Variable": "$.failure.error", "StringMatches": "States.*"}, f"{prefix}: rename error"),),
+        default=next_,
+    ))
+    graph.add(f"{prefix}: rename error", Pass(
+        parameters={"error": "PipelineError", "cause.$": "States.Format('{}: {}', $.failure.error, $.failure.cause)"},
+        result_path="$.failure", next=next_,
+    ))
+    return entry
+
+
+CATCH_ALL = ("States.ALL",)
+
+
+# --------------------------------------------------------------------------------------------
+# rollout
+
+
+def rollout_definition(plan: Plan, targets: Targets) -> JSON:
+    first = f"{plan.waves[0].name}: settings"
+    graph = Graph(start_at="Settings given?", comment="cellfleet rollout: one wave execution per wave, in order")
+    graph.add("Settings given?", Choice(
+        choices=(ChoiceRule({"Variable": "$.settings", "IsPresent": True}, first),),
+        default="No settings",
+    ))
+    graph.add("No settings", Pass(result={}, result_path="$.settings", next=first))
+    timeout = int(plan.policy.deploy_timeout.total_seconds())
+    for i, wave in enumerate(plan.waves):
+        after = f"{plan.waves[i + 1].name}: settings" if i + 1 < len(plan.waves) else "Notify rollout succeeded"
+        graph.add(f"{wave.name}: settings", Pass(
+            parameters={"defaults": wave_defaults(wave, timeout), "plan.$": f"States.ArrayGetItem($.waves, {i})"},
+            result_path="$.current",
+            next=f"{wave.name}: run wave",
+        ))
+        graph.add(f"{wave.name}: run wave", start_child(
+            targets, "wave", f"{{}}-w{i}", "$$.Execution.Name",
+            {
+                "version.$": "$.version",
+                "rollout.$": "$$.Execution.Name",
+                "settings.$": "States.JsonMerge($.current.defaults, $.settings, false)",
+                "batches.$": "$.current.plan.batches",
+            },
+            catch=(Catch(CATCH_ALL, "Wave: child failed?"),),
+            next=after,
+        ))
+    graph.add("Notify rollout succeeded", publish(targets, {
+        "event": "rollout_succeeded", "rollout.$": "$$.Execution.Name", "version.$": "$.version",
+    }, "Rollout succeeded"))
+    graph.add("Rollout succeeded", Succeed())
+    normalise_child_failure(graph, "Wave", "Rollout failed")
+    graph.add("Rollout failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
+    return graph.to_dict()
+
+
+# --------------------------------------------------------------------------------------------
+# wave
+
+
+def _wave_message(event: str, **extra: Any) -> JSON:
+    return {
+        "event": event,
+        "rollout.$": "$.rollout",
+        "version.$": "$.version",
+        "wave.$": "$.settings.wave",
+        "channels.$": "$.settings.channels",
+        **extra,
+    }
+
+
+def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurrency: int, **kw: Any) -> Map:
+    """A Map over the wave's batches starting one `batch` child execution each.
+
+    A failed child is turned into the child's own error and cause inside the iteration, so
+    the Map fails with e.g. `DeployFailed` / `cell x: ...` rather than `States.TaskFailed`.
+    """
+    processor = Graph(start_at=f"{mode} batch")
+    processor.add(f"{mode} batch", start_child(
+        targets, "batch", f"{{}}-{code}", name_args,
+        {
+            "mode": mode,
+            "cells.$": "$.cells",
+            "batch.$": "$.batch",
+            "version.$": "$.version",
+            "rollout.$": "$.rollout",
+            "settings.$": "$.settings",
+        },
+        catch=(Catch(CATCH_ALL, f"{mode}: child failed?"),),
+        end=True,
+    ))
+    normalise_child_failure(processor, mode, f"{mode} batch failed")
+    processor.add(f"{mode} batch failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
+    selector = {
+        "cells.$": "$$.Map.Item.Value",
+        "batch.$": "$$.Map.Item.Index",
+        "version.$": "$.version",
+        "rollout.$": "$.rollout",
+        "settings.$": "$.settings",
+    }
+    if mode == "health":
+        selector["round.$"] = "$.bake.round"
+    return Map(
+        item_processor=processor,
+        items_path="$.batches",
+        item_selector=selector,
+        max_concurrency=concurrency,
+        result_path=NULL,
+        **kw,
+    )
+
+
+def _caught(graph: Graph, name: str, next_: str) -> str:
+    """`$.error` (a named failure raised by a batch iteration) as `$.failure = {error, cause}`."""
+    graph.add(name, Pass(parameters={"error.$": "$.error.Error", "cause.$": "$.error.Cause"},
+                         result_path="$.failure", next=next_))
+    return name
+
+
+def wave_definition(targets: Targets) -> JSON:
+    graph = Graph(start_at="Notify wave started", comment="cellfleet wave: deploy batches, bake, record; roll back on failure")
+    graph.add("Notify wave started", publish(targets, _wave_message("wave_started"), "Wave approval?"))
+    graph.add("Wave approval?", Choice(
+        choices=(ChoiceRule({"And": [eq("$.settings.approval", True), eq("$.settings.one_at_a_time", False)]},
+                            "Request wave approval"),),
+        default="Deploy batches",
+    ))
+    graph.add("Request wave approval", Task(
+        resource=SNS_WAIT,
+        parameters={"TopicArn": targets.approvals_topic_arn, "Message": _wave_message(
+            "approval_requested", kind="wave", **{"task_token.$": "$$.Task.Token", "batches.$": "$.batches"},
+        )},
+        timeout_seconds_path="$.settings.approval_timeout_seconds",
+        result_path=NULL,
+        retry=retry("sns"),
+        catch=(Catch(("States.Timeout",), "Wave approval timed out"), Catch(CATCH_ALL, "Wave approval rejected")),
+        next="Deploy batches",
+    ))
+    graph.add("Wave approval timed out", Pass(
+        parameters={"error": "ApprovalTimedOut", "cause.$": "States.Format('wave {}: approval timed out', $.settings.wave)"},
+        result_path="$.failure", next="Notify wave failed",
+    ))
+    graph.add("Wave approval rejected", Pass(
+        parameters={"error": "ApprovalRejected",
+                    "cause.$": "States.Format('wave {}: approval rejected: {}', $.settings.wave, $.error.Cause)"},
+        result_path="$.failure", next="Notify wave failed",
+    ))
+    to_rollback = (Catch(CATCH_ALL, "Deploy failed"),)
+    graph.add("Deploy batches", _batches_map(
+        targets, "deploy", "d{}", "$$.Execution.Name, $.batch", 1, catch=to_rollback, next="Bake?",
+    ))
+    graph.add("Bake?", Choice(
+        choices=(ChoiceRule(eq("$.settings.one_at_a_time", True), "Notify wave succeeded"),),
+        default="Start bake",
+    ))
+    graph.add("Start bake", Pass(result={"seconds": 0, "round": 0}, result_path="$.bake", next="Check health"))
+    graph.add("Check health", _batches_map(
+        targets, "health", "h{}-{}", "$$.Execution.Name, $.round, $.batch", 0,
+        catch=(Catch(CATCH_ALL, "Bake failed"),), next="Baked long enough?",
+    ))
+    graph.add("Baked long enough?", Choice(
+        choices=(ChoiceRule({"Variable": "$.bake.seconds", "NumericGreaterThanEqualsPath": "$.settings.bake_seconds"},
+                            "Record batches"),),
+        default="Bake wait",
+    ))
+    graph.add("Bake wait", Wait(seconds_path="$.settings.health_check_interval_seconds", next="Bake tick"))
+    graph.add("Bake tick", Pass(
+        parameters={
+            "seconds.$": "States.MathAdd($.bake.seconds, $.settings.health_check_interval_seconds)",
+            "round.$": "States.MathAdd($.bake.round, 1)",
+        },
+        result_path="$.bake", next="Check health",
+    ))
+    graph.add("Record batches", _batches_map(
+        targets, "record", "v{}", "$$.Execution.Name, $.batch", 0,
+        catch=(Catch(CATCH_ALL, "Record failed"),), next="Notify wave succeeded",
+    ))
+    graph.add("Notify wave succeeded", publish(targets, _wave_message("wave_succeeded"), "Wave succeeded"))
+    graph.add("Wave succeeded", Succeed())
+    for name in ("Deploy failed", "Bake failed", "Record failed"):
+        _caught(graph, name, "Roll back batches")
+    graph.add("Roll back batches", _batches_map(
+        targets, "rollback", "r{}", "$$.Execution.Name, $.batch", 1,
+        catch=(Catch(CATCH_ALL, "Notify wave failed", result_path="$.rollback_error"),), next="Notify wave failed",
+    ))
+    graph.add("Notify wave failed", publish(targets, _wave_message(
+        "wave_failed", **{"error.$": "$.failure.error", "cause.$": "$.failure.cause"},
+    ), "Wave failed"))
+    graph.add("Wave failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
+    return graph.to_dict()
+
+
+# --------------------------------------------------------------------------------------------
+# batch: the per-cell work
+
+
+def _key() -> JSON:
+    return {"cell_id": {"S.$": "$.cell"}}
+
+
+def _update(targets: Targets, expression: str, values: JSON, next_: str | None, **kw: Any) -> Task:
+    return Task(
+        resource=DDB_UPDATE,
+        parameters={
+            "TableName": targets.registry_table,
+            "Key": _key(),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":at": {"S.$": "$$.State.EnteredTime"}, **values},
+        },
+        result_path=NULL,
+        retry=retry("dynamodb"),
+        next=next_,
+        end=next_ is None,
+        **kw,
+    )
+
+
+def _status(value: str) -> JSON:
+    return {":status": {"S": value}}
+
+
+def _read_registry(targets: Targets, next_: str) -> Task:
+    return Task(
+        resource=DDB_GET,
+        parameters={"TableName": targets.registry_table, "Key": _key(), "ConsistentRead": True},
+        result_path="$.registry",
+        retry=retry("dynamodb"),
+        next=next_,
+    )
+
+
+def _deploy_request(targets: Targets, action: str, version: str, previous: str, next_: str, catch: tuple[Catch, ...]) -> Task:
+    """`CellDeployRequested` on the bus, waiting for the deployer's SendTaskSuccess/Failure."""
+    return Task(
+        resource=EVENTS_WAIT,
+        parameters={"Entries": [{
+            "EventBusName": targets.event_bus,
+            "Source": EVENT_SOURCE,
+            "DetailType": DEPLOY_DETAIL_TYPE,
+            "Detail": {
+                "cell_id.$": "$.cell",
+                "action": action,
+                "version.$": version,
+                "previous_version.$": previous,
+                "wave.$": "$.settings.wave",
+                "rollout.$": "$.rollout",
+                "task_token.$": "$$.Task.Token",
+            },
+        }]},
+        timeout_seconds_path="$.settings.deploy_timeout_seconds",
+        result_path=NULL,
+        retry=retry("events"),
+        catch=catch,
+        next=next_,
+    )
+
+
+def _health_states(graph: Graph, targets: Targets, healthy: str, *, bake_loop: bool, p: str = "") -> str:
+    """DescribeAlarms on the cell's `cell-<id>-` alarms; any in ALARM fails the cell (state `{p}Cell failed`)."""
+    check, decide, wait, tick = f"{p}Check alarms", f"{p}Healthy?", f"{p}Cell bake wait", f"{p}Cell bake tick"
+    graph.add(check, Task(
+        resource=DESCRIBE_ALARMS,
+        parameters={
+            "AlarmNamePrefix.$": "States.Format('cell-{}-', $.cell)",
+            "StateValue": "ALARM",
+            "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+        },
+        result_selector={"metric.$": "$.MetricAlarms[*].AlarmName", "composite.$": "$.CompositeAlarms[*].AlarmName"},
+        result_path="$.alarms",
+        retry=retry("cloudwatch"),
+        next=decide,
+    ))
+    rules = [
+        ChoiceRule({"Variable": "$.alarms.metric[0]", "IsPresent": True}, f"{p}Metric alarm"),
+        ChoiceRule({"Variable": "$.alarms.composite[0]", "IsPresent": True}, f"{p}Composite alarm"),
+    ]
+    if bake_loop:
+        rules.append(ChoiceRule(
+            {"Variable": "$.bake.seconds", "NumericGreaterThanEqualsPath": "$.settings.bake_seconds"}, healthy,
+        ))
+        graph.add(wait, Wait(seconds_path="$.settings.health_check_interval_seconds", next=tick))
+        graph.add(tick, Pass(
+            parameters={"seconds.$": "States.MathAdd($.bake.seconds, $.settings.health_check_interval_seconds)"},
+            result_path="$.bake", next=check,
+        ))
+    graph.add(decide, Choice(choices=tuple(rules), default=wait if bake_loop else healthy))
+    for name, key in ((f"{p}Metric alarm", "metric"), (f"{p}Composite alarm", "composite")):
+        graph.add(name, Pass(
+            parameters={
+                "error": "CellUnhealthy",
+                "cause.$": f"States.Format('cell {{}}: alarm {{}} in ALARM during bake of {{}}', $.cell, "
+                           f"States.ArrayGetItem($.alarms.{key}, 0), $.version)",
+            },
+            result_path="$.failure", next=f"{p}Cell failed",
+        ))
+    return check
+
+
+def _deploy_cell(targets: Targets) -> Graph:
+    g = Graph(start_at="Read registry")
+    g.add("Read registry", _read_registry(targets, "Previous version known?"))
+    g.add("Previous version known?", Choice(
+        choices=(ChoiceRule({"Variable": "$.registry.Item.deployed_version.S", "IsPresent": True}, "Previous version"),),
+        default="No previous version",
+    ))
+    g.add("Previous version", Pass(parameters={"version.$": "$.registry.Item.deployed_version.S"},
+                                   result_path="$.previous", next="Customer notice?"))
+    g.add("No previous version", Pass(result={"version": "none"}, result_path="$.previous", next="Customer notice?"))
+    g.add("Customer notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer"),), default="Cell approval?",
+    ))
+    g.add("Notify customer", publish(targets, {
+        "event": "customer_notice", "cell_id.$": "$.cell", "rollout.$": "$.rollout", "version.$": "$.version",
+        "wave.$": "$.settings.wave", "channels.$": "$.settings.channels",
+    }, "Cell approval?"))
+    g.add("Cell approval?", Choice(
+        choices=(ChoiceRule({"And": [eq("$.settings.approval", True), eq("$.settings.one_at_a_time", True)]},
+                            "Request cell approval"),),
+        default="Mark deploying",
+    ))
+    g.add("Request cell approval", Task(
+        resource=SNS_WAIT,
+        parameters={"TopicArn": targets.approvals_topic_arn, "Message": {
+            "event": "approval_requested", "kind": "cell", "cell_id.$": "$.cell", "rollout.$": "$.rollout",
+            "version.$": "$.version", "previous_version.$": "$.previous.version", "wave.$": "$.settings.wave",
+            "task_token.$": "$$.Task.Token",
+        }},
+        timeout_seconds_path="$.settings.approval_timeout_seconds",
+        result_path=NULL,
+        retry=retry("sns"),
+        catch=(Catch(("States.Timeout",), "Approval timed out"), Catch(CATCH_ALL, "Approval rejected")),
+        next="Mark deploying",
+    ))
+    g.add("Approval timed out", Pass(
+        parameters={"error": "ApprovalTimedOut", "cause.$": "States.Format('cell {}: approval timed out', $.cell)"},
+        result_path="$.failure", next="Cell failed",
+    ))
+    g.add("Approval rejected", Pass(
+        parameters={"error": "ApprovalRejected",
+                    "cause.$": "States.Format('cell {}: approval rejected: {}', $.cell, $.error.Cause)"},
+        result_path="$.failure", next="Cell failed",
+    ))
+    g.add("Mark deploying", _update(
+        targets,
+        "SET #status = :status, rollout_id = :rollout, target_version = :version, "
+        "previous_version = :previous, updated_at = :at",
+        {**_status("deploying"), ":rollout": {"S.$": "$.rollout"}, ":version": {"S.$": "$.version"},
+         ":previous": {"S.$": "$.previous.version"}},
+        "Deploy",
+    ))
+    g.add("Deploy", _deploy_request(
+        targets, "deploy", "$.version", "$.previous.version", "Mark deployed",
+        (Catch(("States.Timeout",), "Deploy timed out"), Catch(CATCH_ALL, "Deploy failed")),
+    ))
+    g.add("Deploy timed out", Pass(
+        parameters={"error": "DeployTimedOut", "cause.$": "States.Format('cell {}: deploy of {} timed out after {} s', "
+                                                          "$.cell, $.version, $.settings.deploy_timeout_seconds)"},
+        result_path="$.failure", next="Cell failed",
+    ))
+    g.add("Deploy failed", Pass(
+        parameters={"error": "DeployFailed",
+                    "cause.$": "States.Format('cell {}: deploy of {} failed: {}: {}', $.cell, $.version, $.error.Error, $.error.Cause)"},
+        result_path="$.failure", next="Cell failed",
+    ))
+    g.add("Mark deployed", _update(
+        targets, "SET #status = :status, deployed_version = :version, updated_at = :at",
+        {**_status("baking"), ":version": {"S.$": "$.version"}}, "Bake each cell?",
+    ))
+    g.add("Bake each cell?", Choice(
+        choices=(ChoiceRule(eq("$.settings.one_at_a_time", True), "Start cell bake"),), default="Deployed",
+    ))
+    g.add("Start cell bake", Pass(result={"seconds": 0}, result_path="$.bake", next="Check alarms"))
+    _health_states(g, targets, "Mark released", bake_loop=True)
+    g.add("Mark released", _update(targets, "SET #status = :status, updated_at = :at", _status("deployed"), "Deployed"))
+    g.add("Cell failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
+    g.add("Deployed", Succeed())
+    return g
+
+
+def _health_cell(targets: Targets) -> Graph:
+    g = Graph(start_at="Health: Check alarms")
+    _health_states(g, targets, "Health: Healthy", bake_loop=False, p="Health: ")
+    g.add("Health: Healthy", Succeed())
+    g.add("Health: Cell failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
+    return g
+
+
+def _record_cell(targets: Targets) -> Graph:
+    g = Graph(start_at="Record: mark released")
+    g.add("Record: mark released", _update(targets, "SET #status = :status, updated_at = :at", _status("deployed"), None))
+    return g
+
+
+def _rollback_cell(targets: Targets) -> Graph:
+    item = "$.registry.Item"
+    g = Graph(start_at="Rollback: read registry")
+    g.add("Rollback: read registry", _read_registry(targets, "Touched by this rollout?"))
+    touched = {"And": [
+        {"Variable": f"{item}.rollout_id.S", "IsPresent": True},
+        {"Variable": f"{item}.status.S", "IsPresent": True},
+        {"Variable": f"{item}.previous_version.S", "IsPresent": True},
+        {"Variable": f"{item}.rollout_id.S", "StringEqualsPath": "$.rollout"},
+        {"Or": [eq(f"{item}.status.S", s) for s in ("deploying", "baking", "deployed")]},
+    ]}
+    g.add("Touched by this rollout?", Choice(choices=(ChoiceRule(touched, "Mark rolling back"),), default="Untouched"))
+    g.add("Untouched", Succeed())
+    g.add("Mark rolling back", _update(targets, "SET #status = :status, updated_at = :at", _status("rolling_back"),
+                                       "Roll back"))
+    g.add("Roll back", _deploy_request(
+        targets, "rollback", f"{item}.previous_version.S", "$.version", "Mark rolled back",
+        (Catch(CATCH_ALL, "Mark rollback failed"),),
+    ))
+    g.add("Mark rolled back", _update(
+        targets, "SET #status = :status, deployed_version = :previous, updated_at = :at",
+        {**_status("rolled_back"), ":previous": {"S.$": f"{item}.previous_version.S"}}, "Rolled back",
+    ))
+    g.add("Rolled back", Succeed())
+    g.add("Mark rollback failed", _update(targets, "SET #status = :status, updated_at = :at",
+                                          _status("rollback_failed"), "Rollback not confirmed"))
+    g.add("Rollback not confirmed", Succeed())
+    return g
+
+
+def _cells_map(processor: Graph, *, concurrency_path: str | None = None) -> Map:
+    return Map(
+        item_processor=processor,
+        items_path="$.cells",
+        item_selector={
+            "cell.$": "$$.Map.Item.Value",
+            "version.$": "$.version",
+            "rollout.$": "$.rollout",
+            "settings.$": "$.settings",
+        },
+        max_concurrency_path=concurrency_path,
+        max_concurrency=None if concurrency_path else 0,
+        result_path=NULL,
+        end=True,
+    )
+
+
+def batch_definition(targets: Targets) -> JSON:
+    graph = Graph(start_at="Mode?", comment="cellfleet batch: deploy, check, record or roll back a batch of cells")
+    modes = {"deploy": "Deploy cells", "health": "Check cells", "record": "Record cells", "rollback": "Roll back cells"}
+    graph.add("Mode?", Choice(
+        choices=tuple(ChoiceRule(eq("$.mode", mode), state) for mode, state in modes.items()),
+        default="Unknown mode",
+    ))
+    graph.add("Deploy cells", _cells_map(_deploy_cell(targets), concurrency_path="$.settings.max_concurrency"))
+    graph.add("Check cells", _cells_map(_health_cell(targets)))
+    graph.add("Record cells", _cells_map(_record_cell(targets)))
+    graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency"))
+    graph.add("Unknown mode", Fail(error="UnknownMode", cause="mode must be deploy, health, record or rollback"))
+    return graph.to_dict()
+
+
+def definitions(plan: Plan, targets: Targets) -> dict[str, JSON]:
+    """Every state machine of the pipeline, by kind (`rollout`, `wave`, `batch`)."""
+    return {
+        "rollout": rollout_definition(plan, targets),
+        "wave": wave_definition(targets),
+        "batch": batch_definition(targets),
+    }

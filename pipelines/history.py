@@ -1,0 +1,86 @@
+"""A per-cell model of execution history (events) and state transitions, used to size batches.
+
+Step Functions caps one execution at 25,000 history events. Cells run in `batch`
+child executions; a wave execution sees a handful of events per batch. The model counts
+the events each state type writes (Task: entered, scheduled, started, [submitted],
+succeeded, exited; Pass/Choice/Wait: entered, exited; Map iteration: started, succeeded)
+along the happy path, and the benchmark checks it against moto's real histories.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+HISTORY_QUOTA = 25_000
+BUDGET = 20_000  # headroom under the quota for retries and the failure path
+MAX_BATCH = 250
+
+TASK = 5
+CALLBACK = 6  # .waitForTaskToken and .sync add TaskSubmitted
+FLOW = 2  # Pass, Choice, Wait, Succeed
+ITERATION = 2  # MapIterationStarted + MapIterationSucceeded
+MAP = 4  # MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited
+EXECUTION = 2
+
+
+def polls(settings: dict[str, Any]) -> int:
+    """Health checks during one bake: one at start, then one per interval until the bake ends."""
+    interval = max(1, int(settings["health_check_interval_seconds"]))
+    return 1 + math.ceil(int(settings["bake_seconds"]) / interval)
+
+
+def deploy_events_per_cell(settings: dict[str, Any]) -> int:
+    """Events one cell adds to its batch execution while deploying (and baking, one at a time)."""
+    events = ITERATION + TASK + FLOW + FLOW  # read registry, previous-version choice + pass
+    events += FLOW + FLOW  # customer-notice choice, approval choice
+    if settings["notify_customers"]:
+        events += TASK
+    if settings["approval"] and settings["one_at_a_time"]:
+        events += CALLBACK
+    events += TASK + CALLBACK + TASK + FLOW  # mark deploying, deploy, mark deployed, bake choice
+    if settings["one_at_a_time"]:
+        rounds = polls(settings)
+        events += FLOW + rounds * (TASK + FLOW) + (rounds - 1) * (FLOW + FLOW) + TASK
+    return events + FLOW  # Succeed
+
+
+def batch_size(settings: dict[str, Any]) -> int:
+    """How many cells one batch execution may take and stay within the history budget."""
+    return max(1, min(MAX_BATCH, (BUDGET - 20) // deploy_events_per_cell(settings)))
+
+
+def batch_events(settings: dict[str, Any], cells: int) -> int:
+    """Events of one deploying batch execution of `cells` cells (happy path)."""
+    return EXECUTION + FLOW + MAP + cells * deploy_events_per_cell(settings)
+
+
+def health_batch_events(cells: int) -> int:
+    return EXECUTION + FLOW + MAP + cells * (ITERATION + TASK + FLOW + FLOW)
+
+
+def record_batch_events(cells: int) -> int:
+    return EXECUTION + FLOW + MAP + cells * (ITERATION + TASK)
+
+
+def wave_events(settings: dict[str, Any], batches: int) -> int:
+    """Events of one wave execution (happy path)."""
+    child = ITERATION + CALLBACK
+    events = EXECUTION + TASK + FLOW  # notify, approval choice
+    if settings["approval"] and not settings["one_at_a_time"]:
+        events += CALLBACK
+    events += MAP + batches * child + FLOW  # deploy batches, bake choice
+    if not settings["one_at_a_time"]:
+        rounds = polls(settings)
+        events += FLOW + rounds * (MAP + batches * child + FLOW) + (rounds - 1) * (FLOW + FLOW)
+        events += MAP + batches * child
+    return events + TASK + FLOW  # notify, succeed
+
+
+def rollout_events(waves: int) -> int:
+    return EXECUTION + FLOW + FLOW + waves * (FLOW + CALLBACK) + TASK + FLOW
+
+
+def transitions(events: int) -> int:
+    """State transitions Step Functions bills, estimated as one per state entered."""
+    return events // 2

@@ -1,0 +1,38 @@
+"""The rollout execution's input: the version, optional setting overrides, and the plan's cells.
+
+The plan travels in the input (never in a definition): per wave, its cells in deploy order,
+cut into batches small enough that one batch execution stays within the history budget
+(`pipelines.history.batch_size`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleet.errors import InputError, InputErrors
+from pipelines.history import batch_size
+from pipelines.settings import check_overrides, effective, wave_defaults
+from pipelines.waves import Plan
+
+INPUT_QUOTA = 256 * 1024  # Step Functions' limit for an execution input
+
+
+def chunks(items: tuple[str, ...], size: int) -> list[list[str]]:
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def wave_settings(plan: Plan, overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """What each wave runs with: its defaults from the policy, with the overrides merged over."""
+    timeout = int(plan.policy.deploy_timeout.total_seconds())
+    return [effective(wave_defaults(w, timeout), overrides) for w in plan.waves]
+
+
+def rollout_input(plan: Plan, version: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document `rollout start` passes to the rollout machine."""
+    problems = check_overrides(overrides or {})
+    if problems:
+        raise InputErrors(InputError("--set", 0, "settings", p) for p in problems)
+    waves = []
+    for wave, settings in zip(plan.waves, wave_settings(plan, overrides), strict=True):
+        waves.append({"name": wave.name, "batches": chunks(wave.cells, batch_size(settings))})
+    return {"version": version, "settings": dict(overrides or {}), "waves": waves}

@@ -1,0 +1,111 @@
+"""The cell router Lambda against moto's DynamoDB and a local stand-in cell endpoint."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import landing_zone.cell_router as router
+from landing_zone.cell_router import CellDirectory, route_request
+from tests.landing_zone.lz_servers import Backend, backend
+
+TABLE = "cellfleet-customer-cells"
+
+
+@pytest.fixture
+def cell() -> Iterator[Backend]:
+    with backend() as server:
+        yield server
+
+
+@pytest.fixture
+def table(cell: Backend) -> Iterator[Any]:
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+        created = dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "account_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "account_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        created.put_item(Item={"account_id": "AC1", "cell_id": "smb-us-1", "endpoint": cell.url + "/"})
+        yield created
+
+
+def event(path: str, account: str | None = "AC1", body: str | None = '{"to": "+1555"}', **headers: str) -> dict[str, Any]:
+    all_headers = {"Content-Type": "application/json", **{k.replace("_", "-"): v for k, v in headers.items()}}
+    if account is not None:
+        all_headers["X-Account-Id"] = account
+    return {
+        "rawPath": path,
+        "rawQueryString": "page=2",
+        "headers": all_headers,
+        "body": body,
+        "isBase64Encoded": False,
+        "requestContext": {"http": {"method": "POST"}},
+    }
+
+
+def test_forwards_to_the_accounts_cell_version_unaware(table: Any, cell: Backend) -> None:
+    directory = CellDirectory(table)
+    reply = route_request(event("/sms/v2/messages/SM1"), directory, "x-account-id", 5)
+    assert reply["statusCode"] == 200
+    assert json.loads(base64.b64decode(reply["body"])) == {"path": "/sms/v2/messages/SM1?page=2"}
+    assert reply["headers"]["x-cell-id"] == "smb-us-1"
+    [received] = cell.received
+    assert (received.method, received.path, received.body) == ("POST", "/sms/v2/messages/SM1?page=2", b'{"to": "+1555"}')
+    assert received.headers["x-cell-id"] == "smb-us-1"
+
+
+def test_edge_lifecycle_headers_are_returned(table: Any, cell: Backend) -> None:
+    request = event("/voice/v1/calls", x_edge_set_sunset="Fri, 01 Jan 2027 00:00:00 GMT", x_edge_set_deprecation="@1775001600")
+    reply = route_request(request, CellDirectory(table), "x-account-id", 5)
+    assert reply["headers"]["sunset"] == "Fri, 01 Jan 2027 00:00:00 GMT"
+    assert reply["headers"]["deprecation"] == "@1775001600"
+    assert not any(k.startswith("x-edge-set-") for k in cell.received[0].headers)
+
+
+def test_lookups_are_cached_until_the_ttl(table: Any) -> None:
+    now = [0.0]
+    directory = CellDirectory(table, ttl=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert route_request(event("/sms/v1/messages"), directory, "x-account-id", 5)["statusCode"] == 200
+    assert directory.lookups == 1
+    table.put_item(Item={"account_id": "AC1", "cell_id": "smb-us-2", "endpoint": "http://127.0.0.1:9"})
+    assert directory.find("AC1").cell_id == "smb-us-1"  # type: ignore[union-attr]  # still cached
+    now[0] = 61.0
+    assert directory.find("AC1").cell_id == "smb-us-2"  # type: ignore[union-attr]
+    assert directory.lookups == 2
+
+
+def test_unknown_and_missing_accounts(table: Any, cell: Backend) -> None:
+    directory = CellDirectory(table)
+    unknown = route_request(event("/sms/v1/messages", account="AC404"), directory, "x-account-id", 5)
+    missing = route_request(event("/sms/v1/messages", account=None), directory, "x-account-id", 5)
+    assert (unknown["statusCode"], missing["statusCode"]) == (404, 400)
+    assert json.loads(missing["body"]) == {"message": "missing x-account-id header"}
+    assert cell.received == []
+
+
+def test_unreachable_cell_is_502(table: Any) -> None:
+    table.put_item(Item={"account_id": "AC2", "cell_id": "smb-eu-1", "endpoint": "http://127.0.0.1:9"})
+    reply = route_request(event("/sms/v1/messages", account="AC2"), CellDirectory(table), "x-account-id", 2)
+    assert reply["statusCode"] == 502
+    assert "smb-eu-1" in json.loads(reply["body"])["message"]
+
+
+def test_lambda_entry_point_reads_its_environment(table: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(router, "_directory", None)
+    first = router.handler(event("/email/v1/emails", body=None), None)
+    second = router.handler(event("/email/v1/emails", body=None), None)
+    assert (first["statusCode"], second["statusCode"]) == (200, 200)
+    assert router._directory is not None
+    assert router._directory.lookups == 1

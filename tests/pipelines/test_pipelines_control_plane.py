@@ -1,0 +1,121 @@
+"""The control-plane stack under Pulumi's mocks: resources, and a policy derived from the definitions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from fleet.cli import REPO_ROOT
+from fleet.loader import load_fleet
+from fleet.mocking import Inventory, Registered, run_program
+from pipelines.control_plane import program
+from pipelines.iam import tasks
+from pipelines.targets import DEPLOY_DETAIL_TYPE, EVENT_SOURCE, Targets
+
+ACCOUNT = "210987654321"
+REGION = "eu-west-1"
+TARGETS = Targets(region=REGION, account=ACCOUNT)
+
+
+@pytest.fixture(scope="module")
+def inventory() -> Inventory:
+    from fleet.mocking import new_event_loop
+
+    new_event_loop()
+    fleet = load_fleet(REPO_ROOT)
+    return run_program(lambda: program(fleet), stack="control-plane",
+                       config={"cellfleet:account": ACCOUNT, "aws:region": REGION})
+
+
+def one(inventory: Inventory, type_: str, name: str) -> Registered:
+    [found] = [r for r in inventory.of_type(type_) if r.name == name]
+    return found
+
+
+def machines(inventory: Inventory) -> dict[str, dict[str, Any]]:
+    return {r.inputs["name"]: json.loads(r.inputs["definition"]) for r in inventory.of_type("aws:sfn/stateMachine:StateMachine")}
+
+
+def test_state_machines_log_and_trace(inventory: Inventory) -> None:
+    found = inventory.of_type("aws:sfn/stateMachine:StateMachine")
+    assert sorted(r.inputs["name"] for r in found) == ["cellfleet-batch", "cellfleet-rollout", "cellfleet-wave"]
+    for machine in found:
+        assert machine.inputs["type"] == "STANDARD"
+        assert machine.inputs["tracingConfiguration"] == {"enabled": True}
+        assert machine.inputs["loggingConfiguration"]["level"] == "ALL"
+        assert machine.inputs["loggingConfiguration"]["logDestination"].endswith(":*")
+
+
+def test_channels_of_the_contract_exist(inventory: Inventory) -> None:
+    assert one(inventory, "aws:cloudwatch/eventBus:EventBus", "control-plane-bus").inputs["name"] == TARGETS.event_bus
+    topics = {r.inputs["name"] for r in inventory.of_type("aws:sns/topic:Topic")}
+    assert topics == {TARGETS.approvals_topic, TARGETS.notifications_topic}
+    table = one(inventory, "aws:dynamodb/table:Table", "control-plane-registry").inputs
+    assert table["name"] == TARGETS.registry_table
+    assert table["hashKey"] == "cell_id"
+    assert table["pointInTimeRecovery"] == {"enabled": True}
+    assert table["serverSideEncryption"] == {"enabled": True}
+
+
+def _expected_grants(definitions: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
+    """(action, resource) pairs read straight off each Task state, independently of pipelines.iam."""
+    pairs: set[tuple[str, str]] = set()
+    for definition in definitions.values():
+        for task in tasks(definition):
+            resource, params = task["Resource"], task["Parameters"]
+            if ":sns:publish" in resource:
+                pairs.add(("sns:Publish", params["TopicArn"]))
+            elif ":events:putEvents" in resource:
+                pairs.add(("events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{params['Entries'][0]['EventBusName']}"))
+            elif ":dynamodb:" in resource:
+                action = "dynamodb:" + resource.rsplit(":", 1)[1][:1].upper() + resource.rsplit(":", 1)[1][1:]
+                pairs.add((action, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"))
+            elif resource.endswith(":cloudwatch:describeAlarms"):
+                pairs.add(("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:cell-*"))
+            elif ":states:startExecution.sync" in resource:
+                machine = params["StateMachineArn"]
+                pairs.add(("states:StartExecution", machine))
+                executions = machine.replace(":stateMachine:", ":execution:") + ":*"
+                pairs |= {("states:DescribeExecution", executions), ("states:StopExecution", executions)}
+                rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+                pairs |= {(a, rule) for a in ("events:PutTargets", "events:PutRule", "events:DescribeRule")}
+            else:
+                raise AssertionError(f"unexpected resource {resource}")
+    return pairs
+
+
+def test_pipeline_policy_is_exactly_what_the_definitions_use(inventory: Inventory) -> None:
+    policy = json.loads(one(inventory, "aws:iam/rolePolicy:RolePolicy", "control-plane-pipeline-policy").inputs["policy"])
+    granted = {(a, r) for s in policy["Statement"] for a in s["Action"] for r in s["Resource"]}
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])
+    assert not [a for a, _ in granted if "*" in a], "no wildcard actions"
+    assert not [r for _, r in granted if r == "*"], "no wildcard resources"
+    assert granted == _expected_grants(machines(inventory))
+
+
+def test_observability_policy_only_logs_and_xray(inventory: Inventory) -> None:
+    policy = json.loads(one(inventory, "aws:iam/rolePolicy:RolePolicy", "control-plane-pipeline-observability").inputs["policy"])
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    assert all(a.split(":")[0] in {"logs", "xray"} and "*" not in a for a in actions)
+
+
+def test_reference_deployer_answers_the_task_token(inventory: Inventory) -> None:
+    rule = one(inventory, "aws:cloudwatch/eventRule:EventRule", "control-plane-deploy-requested").inputs
+    assert json.loads(rule["eventPattern"]) == {"detail-type": [DEPLOY_DETAIL_TYPE], "source": [EVENT_SOURCE]}
+    target = one(inventory, "aws:cloudwatch/eventTarget:EventTarget", "control-plane-deploy-requested-target").inputs
+    assert target["inputTransformer"]["inputPaths"]["task_token"] == "$.detail.task_token"
+    overrides = json.loads(target["inputTransformer"]["inputTemplate"])["environmentVariablesOverride"]
+    assert {o["name"] for o in overrides} >= {"CELL_ID", "RELEASE", "TASK_TOKEN", "DEPLOY_ACTION"}
+    project = one(inventory, "aws:codebuild/project:Project", "control-plane-cell-deployer").inputs
+    spec = json.loads(project["source"]["buildspec"])
+    build = " ".join(spec["phases"]["build"]["commands"])
+    assert 'pulumi up --yes --skip-preview --stack "$CELL_ID"' in build
+    assert "$RELEASE" in build
+    answer = " ".join(spec["phases"]["post_build"]["commands"])
+    assert "send-task-success" in answer
+    assert "send-task-failure" in answer
+    assert "$TASK_TOKEN" in answer
+    events_policy = json.loads(one(inventory, "aws:iam/rolePolicy:RolePolicy", "control-plane-deployer-events-policy").inputs["policy"])
+    assert [s["Action"] for s in events_policy["Statement"]] == [["codebuild:StartBuild"]]

@@ -1,0 +1,163 @@
+"""End to end on moto's Step Functions execution mode: the generated machines run a real rollout.
+
+The test plays the deployer (the bus delivers `CellDeployRequested` to an SQS queue it polls,
+answering SendTaskSuccess/Failure), the approver (approvals topic -> SQS) and the alarm source
+(CloudWatch alarm states on `cell-<id>-` alarms). Durations come from the execution input, so
+a full rollout runs in seconds with the definitions exactly as generated.
+
+moto notes (see pipelines/moto_parity.py): moto 5.2 needs two parity fixes (the `states`
+integration's request/response casing; DescribeAlarms ignoring StateValue next to a prefix),
+and it has no PutCompositeAlarm, so the composite `cell-<id>-health` alarm is not exercised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from fleet.cli import REPO_ROOT
+from fleet.contract import error_rate_alarm
+from fleet.loader import load_fleet
+from pipelines import emulator as em
+from pipelines.inputs import rollout_input
+from pipelines.waves import Plan, load_plan
+
+VERSION = "2.5.0"
+OLD = "2.4.0"
+FAST = {"bake_seconds": 0, "health_check_interval_seconds": 1, "deploy_timeout_seconds": 30}
+
+FLEET = load_fleet(REPO_ROOT)
+PLAN = load_plan(FLEET)
+
+
+@pytest.fixture
+def env() -> Iterator[em.Emulated]:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    with mock_aws(config=em.EXECUTE):
+        em.speed_up_sync_polling(0.05)
+        em.reuse_integration_clients()
+        emulated = em.provision(PLAN)
+        em.register_cells(emulated, FLEET)
+        em.create_alarms(emulated, list(FLEET.ids))
+        yield emulated
+
+
+def run(env: em.Emulated, driver: em.Driver, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    arn = em.start(env, rollout_input(PLAN, VERSION, settings or FAST))
+    return driver.run(arn, timeout=90)
+
+
+def wave_index(plan: Plan, cell: str) -> int:
+    return plan.wave_of(cell).index
+
+
+def test_happy_path_deploys_in_plan_order_and_records_every_cell(env: em.Emulated) -> None:
+    driver = em.Driver(env)
+    result = run(env, driver)
+    assert result["status"] == "SUCCEEDED", result
+
+    deploys = driver.requests("deploy")
+    assert sorted(d["cell_id"] for d in deploys) == sorted(FLEET.ids)
+    assert not driver.requests("rollback")
+    # Waves in order: no cell of wave N+1 is requested before every cell of wave N was.
+    order = [wave_index(PLAN, d["cell_id"]) for d in deploys]
+    assert order == sorted(order)
+    # The SMB fraction goes out concurrently: all its requests arrive before any is answered.
+    smb1 = PLAN.waves[1]
+    times = {r.body["cell_id"]: r.at for r in driver.log if r.channel == "deploy"}
+    first_answerable = min(times[c] for c in smb1.cells) + driver.settle
+    assert all(times[c] <= first_answerable for c in smb1.cells)
+    # Enterprise one at a time, each after its customer notice and its approval, in policy order.
+    enterprise = PLAN.waves[-1]
+    assert [d["cell_id"] for d in deploys if d["wave"] == enterprise.name] == list(enterprise.cells)
+    for cell in enterprise.cells:
+        seen = sorted((r.sent, r.channel) for r in driver.log if r.body.get("cell_id") == cell)
+        assert [channel for _, channel in seen] == ["notification", "approval", "deploy"], (cell, seen)
+    # The registry ends with the new version everywhere, remembering the old one.
+    registry = em.registry(env)
+    for cell in FLEET.ids:
+        assert registry[cell]["deployed_version"] == VERSION
+        assert registry[cell]["previous_version"] == OLD
+        assert registry[cell]["status"] == "deployed"
+    assert [n["wave"] for n in driver.notifications("wave_succeeded")] == [w.name for w in PLAN.waves]
+    assert driver.notifications("rollout_succeeded")
+
+
+def _faults() -> list[Any]:
+    cases = []
+    for wave in PLAN.waves:
+        # One at a time: fault the second cell, so one finished cell must be rolled back too.
+        cell = wave.cells[1] if wave.policy.one_at_a_time and len(wave.cells) > 1 else wave.cells[-1]
+        kinds = ["deploy-failure", "deploy-timeout", "alarm-during-bake"]
+        if wave.policy.approval:
+            kinds.append("approval-rejected")
+        cases.extend(pytest.param(wave.name, cell, kind, id=f"{wave.name}-{kind}") for kind in kinds)
+    return cases
+
+
+EXPECTED_ERROR = {
+    "deploy-failure": "DeployFailed",
+    "deploy-timeout": "DeployTimedOut",
+    "alarm-during-bake": "CellUnhealthy",
+    "approval-rejected": "ApprovalRejected",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("wave_name", "cell", "kind"), _faults())
+def test_fault_rolls_back_exactly_the_touched_cells_of_the_wave(
+    env: em.Emulated, wave_name: str, cell: str, kind: str
+) -> None:
+    cloudwatch = env.client("cloudwatch")
+
+    def on_deploy(detail: dict[str, Any]) -> em.Answer:
+        if detail["action"] != "deploy" or detail["cell_id"] != cell:
+            return ("success",)
+        if kind == "deploy-failure":
+            return ("failure", "PulumiUpFailed", "pulumi up exited 255")
+        if kind == "deploy-timeout":
+            return None
+        if kind == "alarm-during-bake":
+            cloudwatch.set_alarm_state(AlarmName=error_rate_alarm(cell), StateValue="ALARM", StateReason="spike")
+        return ("success",)
+
+    def on_approval(message: dict[str, Any]) -> em.Answer:
+        if kind == "approval-rejected" and message.get("cell_id") == cell:
+            return ("failure", "Rejected", "change freeze")
+        return ("success",)
+
+    settings = {**FAST, "deploy_timeout_seconds": 3} if kind == "deploy-timeout" else FAST
+    driver = em.Driver(env, on_deploy=on_deploy, on_approval=on_approval)
+    result = run(env, driver, settings)
+
+    assert result["status"] == "FAILED"
+    assert result["error"] == EXPECTED_ERROR[kind], result.get("cause")
+    assert result["cause"].startswith(f"cell {cell}:"), result["cause"]
+
+    wave = next(w for w in PLAN.waves if w.name == wave_name)
+    later = {c for w in PLAN.waves[wave.index + 1:] for c in w.cells}
+    deployed_here = {d["cell_id"] for d in driver.requests("deploy") if d["wave"] == wave_name}
+    rolled_back = [d["cell_id"] for d in driver.requests("rollback")]
+    assert sorted(rolled_back) == sorted(deployed_here)  # exactly the touched cells, each once
+    assert all(d["version"] == OLD and d["previous_version"] == VERSION for d in driver.requests("rollback"))
+    assert not later & {r.body.get("cell_id") for r in driver.log}  # later waves never touched
+    if kind == "approval-rejected":
+        assert cell not in deployed_here
+    else:
+        assert cell in deployed_here
+
+    registry = em.registry(env)
+    for cid in FLEET.ids:
+        item = registry[cid]
+        if wave_index(PLAN, cid) < wave.index:
+            assert (item["deployed_version"], item["status"]) == (VERSION, "deployed"), cid
+        elif cid in deployed_here:
+            assert (item["deployed_version"], item["status"]) == (OLD, "rolled_back"), cid
+        else:
+            assert (item["deployed_version"], item["status"]) == (OLD, "deployed"), cid
+    failed = driver.notifications("wave_failed")
+    assert [(n["wave"], n["error"]) for n in failed] == [(wave_name, EXPECTED_ERROR[kind])]
