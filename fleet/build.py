@@ -34,8 +34,9 @@ def document_steps() -> list[BuildStep]:
     """
     from landing_zone.gateway import gateway_step
     from migrations.build import runbooks_step
+    from pipelines.build import pipeline_step
 
-    return [gateway_step(), runbooks_step()]
+    return [gateway_step(), runbooks_step(), pipeline_step()]
 
 
 def steps() -> list[BuildStep]:

@@ -13,10 +13,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from fleet.cli_common import REPO_ROOT, RootOption, emit
 from fleet.errors import InputErrors
 from fleet.loader import load_fleet
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 app = typer.Typer(
     name="fleet",
@@ -27,12 +26,6 @@ app = typer.Typer(
 )
 stderr = Console(stderr=True)
 
-RootOption = Annotated[
-    Path,
-    typer.Option("--root", help="Fleet repository (cells/, policies, migrations/).", file_okay=False),
-]
-
-
 @app.callback()
 def _group() -> None:
     """cellfleet: validate, build, plan and roll out a fleet of cells."""
@@ -40,9 +33,21 @@ def _group() -> None:
 
 @app.command()
 def check(root: RootOption = REPO_ROOT) -> None:
-    """Validate every input of the fleet; one line per problem, exit 1 if any."""
+    """Validate every input (cells, rollout policy, routes, migrations); one line per problem, exit 1 if any."""
+    from fleet.build import document_steps
+
     fleet = load_fleet(root)
-    stderr.print(f"ok: {len(fleet.cells)} cells valid")
+    errors = []
+    checked = []
+    for step in document_steps():  # each step validates its own inputs while rendering (pure, cheap)
+        try:
+            step.run(fleet)
+            checked.append(step.name)
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise InputErrors(errors)
+    stderr.print(f"ok: {len(fleet.cells)} cells valid; {', '.join(checked)} inputs valid")
 
 
 @app.command()
@@ -83,15 +88,6 @@ def stacks(root: RootOption = REPO_ROOT) -> None:
     sys.stdout.write(json.dumps(valid_stacks(load_fleet(root))) + "\n")
 
 
-def emit(text: str, out: Path | None) -> None:
-    """Write a document to --out or stdout."""
-    if out is None:
-        sys.stdout.write(text)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-
-
 from fleet.preview import register as _register_preview  # noqa: E402 - the command module adds itself
 
 _register_preview(app)
@@ -104,6 +100,10 @@ app.add_typer(_gateway_app, name="gateway")
 from migrations.cli import register as _register_migrations  # noqa: E402
 
 _register_migrations(app)
+
+from pipelines.cli import register as _register_pipelines  # noqa: E402 - plan, pipeline, rollout (issue 3)
+
+_register_pipelines(app)
 
 
 def main() -> None:

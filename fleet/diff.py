@@ -69,8 +69,8 @@ def _chunks(items: list[str], parts: int) -> list[list[str]]:
     return [items[i::parts] for i in range(parts) if items[i::parts]]
 
 
-def _run_workers(jobs: list[tuple[str, list[str]]], workers: int) -> dict[str, dict[str, str]]:
-    """Run the worker commands (side, argv) in parallel; return side -> {cell: cache entry written}."""
+def _run_workers(commands: list[list[str]], workers: int) -> dict[str, str]:
+    """Run worker commands in parallel; return {cell: cache entry written} from their output."""
 
     def run(cmd: list[str]) -> str:
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -78,14 +78,13 @@ def _run_workers(jobs: list[tuple[str, list[str]]], workers: int) -> dict[str, d
             raise RuntimeError(f"diff worker failed: {done.stderr.strip()[-2000:]}")
         return done.stdout
 
-    written: dict[str, dict[str, str]] = {}
+    written: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [(side, pool.submit(run, cmd)) for side, cmd in jobs]
-        for side, future in futures:
-            for line in future.result().splitlines():
+        for output in pool.map(run, commands):
+            for line in output.splitlines():
                 cell, _, entry = line.partition("\t")
                 if entry:
-                    written.setdefault(side, {})[cell] = entry
+                    written[cell] = entry
     return written
 
 
@@ -118,6 +117,21 @@ def _plan_waves(head_tree: Path) -> dict[str, str]:
     return {cell: wave.name for wave in plan.waves for cell in wave.cells}
 
 
+def _fill(tree: Path, cells: list[str], cache: Path, docs: Path, workers: int) -> tuple[dict[str, str | None], int]:
+    """Cache entries of `cells` at `tree`, running the programs that have none; also renders the docs."""
+    hashes = TreeHashes(tree, HARNESS)
+    entries = {c: lookup(cache, c, hashes) for c in cells}
+    missing = [c for c, entry in entries.items() if entry is None]
+    commands = [_worker(tree, "--cache", str(cache), "--cells", ",".join(chunk)) for chunk in _chunks(missing, workers)]
+    if not docs.exists():
+        if commands:
+            commands[0] += ["--documents", str(docs)]
+        else:
+            commands.append(_worker(tree, "--documents", str(docs)))
+    entries.update(_run_workers(commands, workers))
+    return entries, len(missing)
+
+
 def run_diff(
     repo: Path,
     base: str,
@@ -126,37 +140,21 @@ def run_diff(
     cache: Path | None = None,
     jobs: int | None = None,
 ) -> DiffResult:
-    """Diff every cell and generated document between `base` and `head` (None: the working tree)."""
+    """Diff every cell and generated document between `base` and `head` (None: the working tree).
+
+    Head runs first, so a base cell whose inputs are the same as at head is then a cache hit:
+    a cold cache costs one run per unchanged cell, not two.
+    """
     workers = jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="fleet-diff-") as scratch:
         cache_dir = cache if cache is not None else Path(scratch) / "cache"
         with checkout(repo, base) as base_tree, checkout(repo, head) as head_tree:
             head_fleet = load_fleet(head_tree)  # an invalid head is an input error, not a diff
-            head_cells = list(head_fleet.ids)
-            base_cells = _cell_ids(base_tree)
-            sides = {"base": (base_tree, base_cells), "head": (head_tree, head_cells)}
-            hashes = {name: TreeHashes(tree, HARNESS) for name, (tree, _) in sides.items()}
-
-            entries = {name: {c: lookup(cache_dir, c, hashes[name]) for c in cells} for name, (_, cells) in sides.items()}
-            missing = {name: [c for c, e in found.items() if e is None] for name, found in entries.items()}
-            ran = sum(len(v) for v in missing.values())
-            total = len(base_cells) + len(head_cells)
-            docs = {name: documents_entry(cache_dir, tree) for name, (tree, _) in sides.items()}
-            commands: list[tuple[str, list[str]]] = []
-            for name, cells in missing.items():
-                share = max(1, round(workers * len(cells) / max(1, ran)))
-                commands += [(name, _worker(sides[name][0], "--cache", str(cache_dir), "--cells", ",".join(chunk)))
-                             for chunk in _chunks(cells, share)]
-            for name, folder in docs.items():
-                if not folder.exists():  # rendered by the side's first worker, or one of its own
-                    first = next((cmd for side, cmd in commands if side == name), None)
-                    if first is not None:
-                        first += ["--documents", str(folder)]
-                    else:
-                        commands.append((name, _worker(sides[name][0], "--documents", str(folder))))
-            for name, written in _run_workers(commands, workers).items():
-                entries[name].update(written)
-            stacks, unchanged = _diff_cells(cache_dir, entries)
+            head_cells, base_cells = list(head_fleet.ids), _cell_ids(base_tree)
+            docs = {"base": documents_entry(cache_dir, base_tree), "head": documents_entry(cache_dir, head_tree)}
+            head_entries, ran_head = _fill(head_tree, head_cells, cache_dir, docs["head"], workers)
+            base_entries, ran_base = _fill(base_tree, base_cells, cache_dir, docs["base"], workers)
+            stacks, unchanged = _diff_cells(cache_dir, {"base": base_entries, "head": head_entries})
             docs_base, docs_head = _documents(docs["base"]), _documents(docs["head"])
             documents = tuple(
                 DocumentChange(path, status, _patch(path, docs_base.get(path, ""), docs_head.get(path, "")))
@@ -167,19 +165,19 @@ def run_diff(
                 for name, folder in docs.items() if (folder / "_error.txt").exists()
             )
             waves = _plan_waves(head_tree)
-    tiers = {c.id: c.tier.value for c in head_fleet.cells}
+    ran = ran_head + ran_base
     return DiffResult(
         base=base,
         head=head or "working tree",
         stacks=stacks,
         unchanged=unchanged,
         documents=documents,
-        tiers=tiers,
+        tiers={c.id: c.tier.value for c in head_fleet.cells},
         waves=waves,
         added_cells=tuple(sorted(set(head_cells) - set(base_cells))),
         removed_cells=tuple(sorted(set(base_cells) - set(head_cells))),
         ran=ran,
-        cached=total - ran,
+        cached=len(base_cells) + len(head_cells) - ran,
         notes=notes,
     )
 

@@ -135,12 +135,12 @@ def render_documents(tree: Path, out: Path) -> None:
 
         fleet = load_fleet(tree)
         steps = build.document_steps() if hasattr(build, "document_steps") else []
-    except Exception as exc:  # noqa: BLE001 - an old or broken revision renders no documents
+    except Exception as exc:
         steps, problems = [], [f"{type(exc).__name__}: {exc}"]
     for step in steps:
         try:
             files.update(step.run(fleet).files)
-        except Exception as exc:  # noqa: BLE001 - one broken step must not hide the others
+        except Exception as exc:
             problems.append(f"step {step.name}: {type(exc).__name__}: {exc}".splitlines()[0][:500])
     if problems:
         (out / "_error.txt").write_text("; ".join(problems) + "\n", encoding="utf-8")

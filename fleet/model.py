@@ -22,6 +22,7 @@ MAINTENANCE_WINDOW = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
 )
 CHANNEL = re.compile(r"^(slack|mailto|https|sns|pagerduty):\S+$")
+ACCOUNT = re.compile(r"^\d{12}$")
 
 
 class Tier(StrEnum):
@@ -81,6 +82,24 @@ def _region(value: str) -> str:
     return value
 
 
+def _account(value: str) -> str:
+    if not ACCOUNT.match(value):
+        raise ValueError(f"{value!r} is not an AWS account id (12 digits, quoted)")
+    return value
+
+
+def _maintenance_window(value: str) -> str:
+    if not MAINTENANCE_WINDOW.match(value):
+        raise ValueError(f"{value!r} is not a maintenance window like sun:03:00-sun:05:00 (UTC)")
+    return value
+
+
+def _channel(value: str) -> str:
+    if not CHANNEL.match(value):
+        raise ValueError(f"{value!r} is not a channel like slack://releases (slack, mailto, https, sns, pagerduty)")
+    return value
+
+
 def _cell_id(value: str) -> str:
     if not CELL_ID.match(value):
         raise ValueError(f"{value!r} must be 3-48 lowercase letters, digits and dashes, starting with a letter")
@@ -91,6 +110,9 @@ SemVer = Annotated[str, AfterValidator(_semver)]
 ApiVersion = Annotated[str, AfterValidator(_api_version)]
 Region = Annotated[str, AfterValidator(_region)]
 CellId = Annotated[str, AfterValidator(_cell_id)]
+Account = Annotated[str, AfterValidator(_account)]
+MaintenanceWindow = Annotated[str, AfterValidator(_maintenance_window)]
+Channel = Annotated[str, AfterValidator(_channel)]
 
 
 def version_key(version: str) -> tuple[int, int, int, int, str]:
@@ -124,7 +146,7 @@ class Cell(Strict):
 
     id: CellId
     tier: Tier
-    account: str = Field(pattern=r"^\d{12}$")
+    account: Account
     region: Region
     vpc_cidr: IPv4Network
     availability_zones: int = Field(ge=2, le=6)
@@ -132,8 +154,8 @@ class Cell(Strict):
     size: SizeProfile
     database: Database
     services: dict[Product, ServiceRelease]
-    maintenance_window: str | None = Field(default=None, pattern=MAINTENANCE_WINDOW.pattern)
-    notification_channel: str | None = Field(default=None, pattern=CHANNEL.pattern)
+    maintenance_window: MaintenanceWindow | None = None
+    notification_channel: Channel | None = None
     tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("vpc_cidr")

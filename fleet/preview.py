@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import io
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fleet.build import write_build
+from fleet.cli_common import REPO_ROOT, RootOption, emit
 from fleet.inventory import inventory_document, key_properties, to_json
 from fleet.loader import load_fleet
 
@@ -21,49 +22,40 @@ class Format(StrEnum):
     JSON = "json"
 
 
-def _root_default() -> Path:
-    from fleet.cli import REPO_ROOT
-
-    return REPO_ROOT
-
-
-RootOption = Annotated[
-    Path | None,
-    typer.Option("--root", help="Fleet repository (cells/, policies, migrations/).", file_okay=False),
-]
-
-
 def preview(
     cell: Annotated[str, typer.Argument(help="Cell id (a file cells/<cell-id>.yaml).")],
     output_format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.TABLE,
-    root: RootOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the document here instead of stdout.")] = None,
+    root: RootOption = REPO_ROOT,
 ) -> None:
     """Run one cell's stack program offline under mocks and print its resource inventory."""
     from modules.cell.build import preview_cell
 
-    fleet = load_fleet(root or _root_default())
+    fleet = load_fleet(root)
     if cell not in fleet.ids:
         raise typer.BadParameter(f"unknown cell {cell!r}; cells: {', '.join(fleet.ids)}", param_hint="CELL")
     document = inventory_document(preview_cell(fleet.cell(cell)))
     if output_format is Format.JSON:
-        sys.stdout.write(to_json(document))
+        emit(to_json(document), out)
         return
     table = Table(title=f"stack {cell}: {document['resource_count']} resources")
     for column in ("type", "name", "parent", "protect", "key properties"):
         table.add_column(column, overflow="fold")
     for entry in document["resources"]:
         table.add_row(entry["type"], entry["name"], entry["parent"], "yes" if entry["protect"] else "", key_properties(entry))
-    Console(width=200).print(table)
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(table)
+    emit(console.export_text(), out)
 
 
 def build(
     out: Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)] = Path("build"),
-    root: RootOption = None,
+    root: RootOption = REPO_ROOT,
 ) -> None:
     """Check every input, then write every generated artefact under --out and print a summary."""
     from modules.cell.build import STEP_NAME, resource_counts
 
-    fleet = load_fleet(root or _root_default())
+    fleet = load_fleet(root)
     results = write_build(fleet, out)
     counts: dict[str, int] = {}
     for name, result in results:

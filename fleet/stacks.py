@@ -17,7 +17,7 @@ Program = Callable[[], None]
 
 RESERVED: dict[str, str | None] = {
     "landing-zone": "landing_zone.stack:program",
-    "control-plane": None,  # pipelines.control_plane:program
+    "control-plane": "pipelines.control_plane:program",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from fleet.cli_common import emit
 from fleet.contract import DEFAULT_REGISTRY_TABLE
 from fleet.errors import InputError, InputErrors
 from fleet.loader import load_fleet
@@ -39,14 +40,6 @@ RegistryOption = Annotated[
 TableOption = Annotated[str, typer.Option("--registry-table", help="Registry table name.")]
 RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region of the registry.")]
 EndpointOption = Annotated[str | None, typer.Option("--endpoint-url", help="DynamoDB endpoint (e.g. a local emulator).")]
-
-
-def emit(text: str, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.write(text)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
 
 
 def _day(text: str | None) -> date:

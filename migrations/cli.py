@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from fleet.cli import REPO_ROOT, RootOption
+from fleet.cli_common import REPO_ROOT, RootOption, emit
 from fleet.errors import InputError, InputErrors
 from fleet.loader import load_fleet
 from migrations.loader import lint_plan, load_all, load_migration
@@ -43,14 +43,6 @@ StoreOpt = Annotated[StoreKind, typer.Option("--store", help="Where state lives.
 TableOpt = Annotated[str, typer.Option("--table", help="DynamoDB table (with --store dynamodb).")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region (with --store dynamodb).")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the document here instead of stdout.")]
-
-
-def _emit(text: str, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
 
 
 def _refuse(message: str) -> NoReturn:
@@ -95,7 +87,7 @@ def runbook(
     plan = _plan(root, migration_id)
     if cell is not None and cell not in plan.cells:
         raise InputErrors([InputError(plan.source, 1, "--cell", f"cell {cell!r} is not part of {migration_id}")])
-    _emit(render_runbook(plan, script_texts(plan, root), cell=cell, start=_timestamp(at) if at else None), out)
+    emit(render_runbook(plan, script_texts(plan, root), cell=cell, start=_timestamp(at) if at else None), out)
 
 
 def _change(root: Path, migration_id: str, store: StoreKind, table: str, region: str | None,
@@ -119,7 +111,7 @@ def status(migration_id: IdArg, fmt: Annotated[Format, typer.Option("--format")]
     plan = _plan(root, migration_id)
     view = status_view(plan, _store(store, root, table, region).load(migration_id))
     if fmt is Format.JSON:
-        _emit(json.dumps(view, sort_keys=True, indent=2) + "\n", out)
+        emit(json.dumps(view, sort_keys=True, indent=2) + "\n", out)
     else:
         print(render_text(view), end="", file=sys.stderr)
 
@@ -183,7 +175,7 @@ def orchestrator_cmd(migration_id: IdArg, out: OutOpt = None, root: RootOption =
     """The Step Functions definition (ASL JSON) that runs the migration."""
     from migrations.orchestrator import definition
 
-    _emit(json.dumps(definition(_plan(root, migration_id)), sort_keys=True, indent=2) + "\n", out)
+    emit(json.dumps(definition(_plan(root, migration_id)), sort_keys=True, indent=2) + "\n", out)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ Config (namespace `cellfleet`): `eventBus`, `approvalsTopic`, `notificationsTopi
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -31,7 +32,7 @@ from pipelines import deployer
 from pipelines.definitions import definitions
 from pipelines.iam import definitions_policy, observability_policy
 from pipelines.targets import DEPLOY_DETAIL_TYPE, EVENT_SOURCE, MACHINES, Targets
-from pipelines.waves import Plan, load_plan
+from pipelines.waves import Plan
 
 NAME = "control-plane"
 
@@ -54,9 +55,15 @@ def targets_from_config(account: str, region: str) -> Targets:
     )
 
 
+def _definition_text(kind: str, documents: dict[str, Any]) -> str:
+    return json.dumps(documents[kind], sort_keys=True)
+
+
 def program(fleet: Fleet) -> None:
     """Pulumi program of the control-plane stack for `fleet`'s rollout plan."""
-    build(load_plan(fleet))
+    from pipelines.build import load_pipeline_plan
+
+    build(load_pipeline_plan(fleet))
 
 
 def build(plan: Plan) -> None:
@@ -102,7 +109,7 @@ def build(plan: Plan) -> None:
             name=names.machine_name(kind),
             type="STANDARD",
             role_arn=role.arn,
-            definition=documents.apply(lambda d, k=kind: json.dumps(d[k], sort_keys=True)),
+            definition=documents.apply(functools.partial(_definition_text, kind)),
             logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
                 log_destination=logs.arn.apply(lambda arn: f"{arn}:*"), include_execution_data=True, level="ALL",
             ),

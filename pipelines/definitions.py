@@ -248,7 +248,8 @@ def wave_definition(targets: Targets) -> JSON:
     graph.add("Request wave approval", Task(
         resource=SNS_WAIT,
         parameters={"TopicArn": targets.approvals_topic_arn, "Message": _wave_message(
-            "approval_requested", kind="wave", **{"task_token.$": "$$.Task.Token", "batches.$": "$.batches"},
+            "approval_requested", kind="wave",
+            **{"task_token.$": "$$.Task.Token", "batch_count.$": "States.ArrayLength($.batches)"},
         )},
         timeout_seconds_path="$.settings.approval_timeout_seconds",
         result_path=NULL,
@@ -376,7 +377,7 @@ def _deploy_request(targets: Targets, action: str, version: str, previous: str, 
     )
 
 
-def _health_states(graph: Graph, targets: Targets, healthy: str, *, bake_loop: bool, p: str = "") -> str:
+def _health_states(graph: Graph, healthy: str, *, bake_loop: bool, p: str = "") -> str:
     """DescribeAlarms on the cell's `cell-<id>-` alarms; any in ALARM fails the cell (state `{p}Cell failed`)."""
     check, decide, wait, tick = f"{p}Check alarms", f"{p}Healthy?", f"{p}Cell bake wait", f"{p}Cell bake tick"
     graph.add(check, Task(
@@ -480,7 +481,8 @@ def _deploy_cell(targets: Targets) -> Graph:
     ))
     g.add("Deploy failed", Pass(
         parameters={"error": "DeployFailed",
-                    "cause.$": "States.Format('cell {}: deploy of {} failed: {}: {}', $.cell, $.version, $.error.Error, $.error.Cause)"},
+                    "cause.$": "States.Format('cell {}: deploy of {} failed: {}: {}', "
+                               "$.cell, $.version, $.error.Error, $.error.Cause)"},
         result_path="$.failure", next="Cell failed",
     ))
     g.add("Mark deployed", _update(
@@ -491,16 +493,16 @@ def _deploy_cell(targets: Targets) -> Graph:
         choices=(ChoiceRule(eq("$.settings.one_at_a_time", True), "Start cell bake"),), default="Deployed",
     ))
     g.add("Start cell bake", Pass(result={"seconds": 0}, result_path="$.bake", next="Check alarms"))
-    _health_states(g, targets, "Mark released", bake_loop=True)
+    _health_states(g, "Mark released", bake_loop=True)
     g.add("Mark released", _update(targets, "SET #status = :status, updated_at = :at", _status("deployed"), "Deployed"))
     g.add("Cell failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     g.add("Deployed", Succeed())
     return g
 
 
-def _health_cell(targets: Targets) -> Graph:
+def _health_cell() -> Graph:
     g = Graph(start_at="Health: Check alarms")
-    _health_states(g, targets, "Health: Healthy", bake_loop=False, p="Health: ")
+    _health_states(g, "Health: Healthy", bake_loop=False, p="Health: ")
     g.add("Health: Healthy", Succeed())
     g.add("Health: Cell failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     return g
@@ -567,7 +569,7 @@ def batch_definition(targets: Targets) -> JSON:
         default="Unknown mode",
     ))
     graph.add("Deploy cells", _cells_map(_deploy_cell(targets), concurrency_path="$.settings.max_concurrency"))
-    graph.add("Check cells", _cells_map(_health_cell(targets)))
+    graph.add("Check cells", _cells_map(_health_cell()))
     graph.add("Record cells", _cells_map(_record_cell(targets)))
     graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency"))
     graph.add("Unknown mode", Fail(error="UnknownMode", cause="mode must be deploy, health, record or rollback"))

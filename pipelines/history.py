@@ -45,9 +45,9 @@ def deploy_events_per_cell(settings: dict[str, Any]) -> int:
     return events + FLOW  # Succeed
 
 
-def batch_size(settings: dict[str, Any]) -> int:
+def batch_size(settings: dict[str, Any], max_batch: int = MAX_BATCH) -> int:
     """How many cells one batch execution may take and stay within the history budget."""
-    return max(1, min(MAX_BATCH, (BUDGET - 20) // deploy_events_per_cell(settings)))
+    return max(1, min(max_batch, (BUDGET - 20) // deploy_events_per_cell(settings)))
 
 
 def batch_events(settings: dict[str, Any], cells: int) -> int:
@@ -78,7 +78,8 @@ def wave_events(settings: dict[str, Any], batches: int) -> int:
 
 
 def rollout_events(waves: int) -> int:
-    return EXECUTION + FLOW + FLOW + waves * (FLOW + CALLBACK) + TASK + FLOW
+    """Events of the rollout execution (settings given in the input, as `rollout start` does)."""
+    return EXECUTION + FLOW + waves * (FLOW + CALLBACK) + TASK + FLOW
 
 
 def transitions(events: int) -> int:

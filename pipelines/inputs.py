@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fleet.errors import InputError, InputErrors
-from pipelines.history import batch_size
+from pipelines.history import MAX_BATCH, batch_size
 from pipelines.settings import check_overrides, effective, wave_defaults
 from pipelines.waves import Plan
 
@@ -27,12 +27,14 @@ def wave_settings(plan: Plan, overrides: dict[str, Any] | None = None) -> list[d
     return [effective(wave_defaults(w, timeout), overrides) for w in plan.waves]
 
 
-def rollout_input(plan: Plan, version: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The document `rollout start` passes to the rollout machine."""
+def rollout_input(
+    plan: Plan, version: str, overrides: dict[str, Any] | None = None, *, max_batch: int = MAX_BATCH
+) -> dict[str, Any]:
+    """The document `rollout start` passes to the rollout machine (`max_batch` caps batch sizes)."""
     problems = check_overrides(overrides or {})
     if problems:
         raise InputErrors(InputError("--set", 0, "settings", p) for p in problems)
     waves = []
     for wave, settings in zip(plan.waves, wave_settings(plan, overrides), strict=True):
-        waves.append({"name": wave.name, "batches": chunks(wave.cells, batch_size(settings))})
+        waves.append({"name": wave.name, "batches": chunks(wave.cells, batch_size(settings, max_batch))})
     return {"version": version, "settings": dict(overrides or {}), "waves": waves}

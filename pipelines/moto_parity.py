@@ -19,10 +19,9 @@ botocore's service model for the shapes. It changes nothing else; other integrat
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any
-
-import threading
 
 import botocore.session
 
@@ -46,7 +45,7 @@ def apply() -> None:
         state_task_service_sfn as sfn_module,
     )
 
-    cls = sfn_module.StateTaskServiceSfn
+    cls: Any = sfn_module.StateTaskServiceSfn  # Any: its methods are replaced below
     original_parameters = cls._normalise_parameters
 
     def normalise_parameters(
@@ -58,7 +57,7 @@ def apply() -> None:
         self._to_boto_request(parameters, _operation("stepfunctions", action).input_shape)
 
     def normalise_response(
-        self: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+        self: Any, response: Any, _boto_service_name: str | None = None, service_action_name: str | None = None
     ) -> None:
         action = service_action_name or self._get_boto_service_action()
         self._from_boto_response(response, _operation("stepfunctions", action).output_shape)
@@ -80,7 +79,8 @@ def _patch_send_task_failure() -> None:
         )
         return EmptyResult()
 
-    StepFunctionResponse.send_task_failure = send_task_failure
+    handler: Any = StepFunctionResponse
+    handler.send_task_failure = send_task_failure
 
 
 def _patch_describe_alarms() -> None:
@@ -104,6 +104,8 @@ def _patch_describe_alarms() -> None:
         finally:
             request.state = None
 
-    responses.CloudWatchResponse.describe_alarms = describe_alarms
-    CloudWatchBackend.get_alarms_by_alarm_name_prefix = lambda self, p: in_state(by_prefix(self, p))
-    CloudWatchBackend.get_alarms_by_alarm_names = lambda self, n: in_state(by_names(self, n))
+    handler: Any = responses.CloudWatchResponse
+    backend: Any = CloudWatchBackend
+    handler.describe_alarms = describe_alarms
+    backend.get_alarms_by_alarm_name_prefix = lambda self, p: in_state(by_prefix(self, p))
+    backend.get_alarms_by_alarm_names = lambda self, n: in_state(by_names(self, n))

@@ -60,7 +60,7 @@ class ComputeArgs:
 @dataclass(frozen=True)
 class DataArgs:
     cluster_identifier: pulumi.Input[str]
-    engine: pulumi.Input[str]
+    engine: str
     engine_version: pulumi.Input[str]
     port: int
     instance_class: pulumi.Input[str]

@@ -13,7 +13,7 @@ from modules.cell.observability import build_observability
 from modules.cell.registration import build_registration
 from modules.cell.workloads import kubeconfig, register_workloads
 
-TYPE_TOKEN = "cellfleet:index:Cell"
+TYPE_TOKEN = "cellfleet:index:Cell"  # noqa: S105 - a Pulumi type token
 
 
 class Cell(pulumi.ComponentResource):
@@ -50,7 +50,7 @@ class Cell(pulumi.ComponentResource):
                 lambda parts: kubeconfig(parts[0], parts[1], parts[2] or "", args.region)
             )
         )
-        register_workloads(name, args.workloads, self.kubeconfig, self)
+        register_workloads(name, args.workloads, self.kubeconfig, self, depends_on=[compute.node_group])
         observability = build_observability(name, args.cell_id, args.observability, child)
         build_registration(
             name,

@@ -25,7 +25,9 @@ class Compute:
         return self.cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
 
 
-def _role(name: str, service: str, policies: Sequence[str], opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+def _role(
+    name: str, service: str, policies: Sequence[str], opts: pulumi.ResourceOptions
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
     role = aws.iam.Role(name, assume_role_policy=assume_role_policy(service), opts=opts)
     attachments = [
         aws.iam.RolePolicyAttachment(f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=opts)

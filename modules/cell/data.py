@@ -80,7 +80,7 @@ def build_data(
         aws.rds.ClusterInstance(
             f"{name}-db-{index}",
             cluster_identifier=cluster.id,
-            engine=args.engine,
+            engine=aws.rds.EngineType(args.engine),
             engine_version=args.engine_version,
             instance_class=args.instance_class,
             db_subnet_group_name=subnets.name,

@@ -190,7 +190,9 @@ def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, reg
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority}}],
+        "clusters": [
+            {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": certificate_authority}}
+        ],
         "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
         "current-context": cluster_name,
         "users": [{"name": cluster_name, "user": user}],
@@ -207,7 +209,7 @@ _RESOURCES: dict[tuple[str, str], Any] = {
 }
 
 
-def _resource_name(prefix: str, manifest: Manifest) -> str:
+def _resource_name(prefix: str, manifest: Mapping[str, Any]) -> str:
     return f"{prefix}-{manifest['kind'].lower()}-{manifest['metadata']['name']}"
 
 
@@ -216,13 +218,17 @@ def register_workloads(
     manifests: Sequence[Mapping[str, Any]],
     kubeconfig_json: pulumi.Input[str],
     parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> list[pulumi.CustomResource]:
-    """Register `manifests` as typed Kubernetes resources through a provider bound to the cluster."""
+    """Register `manifests` as typed Kubernetes resources through a provider bound to the cluster.
+
+    `depends_on` (the node group) holds the workloads back until there are nodes to run them.
+    """
     provider = k8s.Provider(
         f"{name}-k8s",
         kubeconfig=kubeconfig_json,
         enable_server_side_apply=True,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )
     created: list[pulumi.CustomResource] = []
     namespaces: list[pulumi.Resource] = []

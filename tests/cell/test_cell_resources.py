@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,9 @@ def case(request: pytest.FixtureRequest, sample_fleet: Fleet, inventories: dict[
 
 def test_sample_fleet_shape(sample_fleet: Fleet) -> None:
     tiers = Counter(c.tier for c in sample_fleet.cells)
-    assert tiers[Tier.CANARY] >= 1 and tiers[Tier.SMB] >= 8 and tiers[Tier.ENTERPRISE] >= 3
+    assert tiers[Tier.CANARY] >= 1
+    assert tiers[Tier.SMB] >= 8
+    assert tiers[Tier.ENTERPRISE] >= 3
     assert {"canary-us-internal", "smb-us-1", "enterprise-us-hipaa", "enterprise-eu-standard"} <= set(sample_fleet.ids)
 
 
@@ -161,7 +164,9 @@ def test_eks_secrets_encrypted_and_endpoint_by_tier(case: tuple[Cell, Inventory]
     assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is (cell.tier is not Tier.ENTERPRISE)
     nodes = one(inventory, "aws:eks/nodeGroup:NodeGroup")
     size = SIZES[cell.size]
-    assert nodes.inputs["scalingConfig"] == {"minSize": size.nodes_min, "desiredSize": size.nodes_desired, "maxSize": size.nodes_max}
+    scaling = nodes.inputs["scalingConfig"]
+    expected = [size.nodes_min, size.nodes_desired, size.nodes_max]
+    assert [scaling["minSize"], scaling["desiredSize"], scaling["maxSize"]] == expected
     assert nodes.inputs["instanceTypes"] == list(size.node_instance_types)
 
 
@@ -182,7 +187,7 @@ def test_network_spans_zones_with_nat_per_az_for_enterprise(case: tuple[Cell, In
     assert len(zones) == cell.availability_zones
     assert all(z.startswith(cell.region) for z in zones)
     for subnet in subnets:
-        assert cell.vpc_cidr.supernet_of(__import__("ipaddress").ip_network(subnet.inputs["cidrBlock"]))
+        assert cell.vpc_cidr.supernet_of(ip_network(subnet.inputs["cidrBlock"]))
     nats = inventory.of_type("aws:ec2/natGateway:NatGateway")
     assert len(nats) == (cell.availability_zones if cell.tier is Tier.ENTERPRISE else 1)
     flow = one(inventory, "aws:ec2/flowLog:FlowLog")
@@ -225,7 +230,9 @@ def test_workloads_are_registered_from_the_one_definition(case: tuple[Cell, Inve
     kubeconfig = json.loads(k8s_provider.inputs["kubeconfig"])
     cluster = one(inventory, "aws:eks/cluster:Cluster")
     assert kubeconfig["clusters"][0]["cluster"]["server"] == cluster.state["endpoint"]
-    registered = {(r.inputs["kind"], r.inputs["metadata"]["name"]): r for r in inventory.resources if r.type.startswith("kubernetes:")}
+    registered = {
+        (r.inputs["kind"], r.inputs["metadata"]["name"]): r for r in inventory.resources if r.type.startswith("kubernetes:")
+    }
     manifests = workload_manifests(cell)
     assert len(registered) == len(manifests)
     for manifest in manifests:
@@ -239,7 +246,8 @@ def test_workloads_are_registered_from_the_one_definition(case: tuple[Cell, Inve
         assert container["image"].endswith(f":{service.release}")
         assert {"name": "API_VERSIONS", "value": ",".join(service.api_versions)} in container["env"]
         assert {"requests", "limits"} <= set(container["resources"])
-        assert "readinessProbe" in container and "livenessProbe" in container
+        assert "readinessProbe" in container
+        assert "livenessProbe" in container
 
 
 def test_registry_item_records_versions_and_endpoints(case: tuple[Cell, Inventory]) -> None:
@@ -249,7 +257,8 @@ def test_registry_item_records_versions_and_endpoints(case: tuple[Cell, Inventor
     assert item_resource.inputs["hashKey"] == "cell_id"
     item = json.loads(item_resource.inputs["item"])
     assert item["cell_id"] == {"S": cell.id}
-    assert item["tier"] == {"S": cell.tier.value} and item["region"] == {"S": cell.region}
+    assert item["tier"] == {"S": cell.tier.value}
+    assert item["region"] == {"S": cell.region}
     versions = {k: [v["S"] for v in lst["L"]] for k, lst in item["versions"]["M"].items()}
     assert versions == {p.value: list(s.api_versions) for p, s in cell.services.items()}
     releases = {k: v["S"] for k, v in item["releases"]["M"].items()}
@@ -262,9 +271,10 @@ def test_registry_item_records_versions_and_endpoints(case: tuple[Cell, Inventor
 def test_exported_outputs_resolve(case: tuple[Cell, Inventory]) -> None:
     cell, inventory = case
     outputs = inventory.outputs
-    assert outputs["cell_id"] == cell.id and outputs["tier"] == cell.tier.value and outputs["region"] == cell.region
-    assert outputs["alarm_names"] == [f"cell-{cell.id}-error-rate", f"cell-{cell.id}-p99-latency", f"cell-{cell.id}-health"]
-    for key in ("vpc_id", "cluster_name", "cluster_endpoint", "kubeconfig", "database_endpoint", "database_reader_endpoint", "paging_topic_arn"):
-        assert isinstance(outputs[key], str) and outputs[key], key
+    assert (outputs["cell_id"], outputs["tier"], outputs["region"]) == (cell.id, cell.tier.value, cell.region)
+    assert outputs["alarm_names"] == [f"cell-{cell.id}-{kind}" for kind in ("error-rate", "p99-latency", "health")]
+    for key in ("vpc_id", "cluster_endpoint", "kubeconfig", "database_endpoint", "database_reader_endpoint", "paging_topic_arn"):
+        assert isinstance(outputs[key], str), key
+        assert outputs[key], key
     assert outputs["cluster_name"] == cell.id
     assert outputs["database_endpoint"] == one(inventory, "aws:rds/cluster:Cluster").state["endpoint"]

@@ -68,7 +68,8 @@ def _expected_grants(definitions: dict[str, dict[str, Any]]) -> set[tuple[str, s
             if ":sns:publish" in resource:
                 pairs.add(("sns:Publish", params["TopicArn"]))
             elif ":events:putEvents" in resource:
-                pairs.add(("events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{params['Entries'][0]['EventBusName']}"))
+                bus = params["Entries"][0]["EventBusName"]
+                pairs.add(("events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}"))
             elif ":dynamodb:" in resource:
                 action = "dynamodb:" + resource.rsplit(":", 1)[1][:1].upper() + resource.rsplit(":", 1)[1][1:]
                 pairs.add((action, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"))
@@ -117,5 +118,17 @@ def test_reference_deployer_answers_the_task_token(inventory: Inventory) -> None
     assert "send-task-success" in answer
     assert "send-task-failure" in answer
     assert "$TASK_TOKEN" in answer
-    events_policy = json.loads(one(inventory, "aws:iam/rolePolicy:RolePolicy", "control-plane-deployer-events-policy").inputs["policy"])
+    events_policy = json.loads(
+        one(inventory, "aws:iam/rolePolicy:RolePolicy", "control-plane-deployer-events-policy").inputs["policy"])
     assert [s["Action"] for s in events_policy["Statement"]] == [["codebuild:StartBuild"]]
+
+
+def test_control_plane_stack_name_selects_this_program() -> None:
+    from fleet.mocking import new_event_loop
+    from fleet.stacks import program_for
+
+    new_event_loop()
+    fleet = load_fleet(REPO_ROOT)
+    inventory = run_program(program_for("control-plane", fleet), stack="control-plane",
+                            config={"cellfleet:account": ACCOUNT, "aws:region": REGION})
+    assert len(inventory.of_type("aws:sfn/stateMachine:StateMachine")) == 3

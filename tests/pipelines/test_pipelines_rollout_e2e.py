@@ -5,15 +5,17 @@ answering SendTaskSuccess/Failure), the approver (approvals topic -> SQS) and th
 (CloudWatch alarm states on `cell-<id>-` alarms). Durations come from the execution input, so
 a full rollout runs in seconds with the definitions exactly as generated.
 
-moto notes (see pipelines/moto_parity.py): moto 5.2 needs two parity fixes (the `states`
-integration's request/response casing; DescribeAlarms ignoring StateValue next to a prefix),
-and it has no PutCompositeAlarm, so the composite `cell-<id>-health` alarm is not exercised.
+moto notes (see pipelines/moto_parity.py): moto 5.2 needs three parity fixes (the `states`
+integration's request/response casing; SendTaskFailure dropping the cause; DescribeAlarms
+ignoring StateValue next to a prefix), and it has no PutCompositeAlarm, so the composite
+`cell-<id>-health` alarm is not exercised. `em.speed_up()` only makes moto faster (parse each
+definition once, reuse SDK clients, poll `.sync` children every 50 ms).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +25,7 @@ from fleet.cli import REPO_ROOT
 from fleet.contract import error_rate_alarm
 from fleet.loader import load_fleet
 from pipelines import emulator as em
-from pipelines.inputs import rollout_input
+from pipelines.inputs import rollout_input, wave_settings
 from pipelines.waves import Plan, load_plan
 
 VERSION = "2.5.0"
@@ -38,17 +40,26 @@ PLAN = load_plan(FLEET)
 def env() -> Iterator[em.Emulated]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     with mock_aws(config=em.EXECUTE):
-        em.speed_up_sync_polling(0.05)
-        em.reuse_integration_clients()
+        em.speed_up()
         emulated = em.provision(PLAN)
         em.register_cells(emulated, FLEET)
         em.create_alarms(emulated, list(FLEET.ids))
         yield emulated
 
 
-def run(env: em.Emulated, driver: em.Driver, settings: dict[str, Any] | None = None) -> dict[str, Any]:
-    arn = em.start(env, rollout_input(PLAN, VERSION, settings or FAST))
-    return driver.run(arn, timeout=90)
+def round_sizes(plan: Plan, document: dict[str, Any]) -> Callable[[dict[str, Any]], int]:
+    """Deploy requests per concurrent round, by cell: min(max concurrency, its batch's size)."""
+    sizes = {}
+    for wave, settings in zip(document["waves"], wave_settings(plan, document["settings"]), strict=True):
+        for batch in wave["batches"]:
+            sizes.update(dict.fromkeys(batch, min(settings["max_concurrency"], len(batch))))
+    return lambda detail: sizes[detail["cell_id"]]
+
+
+def run(env: em.Emulated, driver: em.Driver, settings: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    document = rollout_input(PLAN, VERSION, settings or FAST, **kw)
+    driver.round_size = round_sizes(PLAN, document)
+    return driver.run(em.start(env, document), timeout=90)
 
 
 def wave_index(plan: Plan, cell: str) -> int:
@@ -66,16 +77,18 @@ def test_happy_path_deploys_in_plan_order_and_records_every_cell(env: em.Emulate
     # Waves in order: no cell of wave N+1 is requested before every cell of wave N was.
     order = [wave_index(PLAN, d["cell_id"]) for d in deploys]
     assert order == sorted(order)
-    # The SMB fraction goes out concurrently: all its requests arrive before any is answered.
+    # The SMB fraction goes out concurrently: every request of the wave is out before any is answered.
     smb1 = PLAN.waves[1]
-    times = {r.body["cell_id"]: r.at for r in driver.log if r.channel == "deploy"}
-    first_answerable = min(times[c] for c in smb1.cells) + driver.settle
-    assert all(times[c] <= first_answerable for c in smb1.cells)
+    asked = [r.at for r in driver.log if r.channel == "deploy" and r.body["cell_id"] in smb1.cells]
+    answered = [r.at for r in driver.log if r.channel == "answered" and r.body["cell_id"] in smb1.cells]
+    assert len(asked) == len(smb1.cells) > 1
+    assert max(asked) < min(answered)
     # Enterprise one at a time, each after its customer notice and its approval, in policy order.
     enterprise = PLAN.waves[-1]
     assert [d["cell_id"] for d in deploys if d["wave"] == enterprise.name] == list(enterprise.cells)
     for cell in enterprise.cells:
-        seen = sorted((r.sent, r.channel) for r in driver.log if r.body.get("cell_id") == cell)
+        seen = sorted((r.sent, r.channel) for r in driver.log
+                      if r.body.get("cell_id") == cell and r.channel != "answered")
         assert [channel for _, channel in seen] == ["notification", "approval", "deploy"], (cell, seen)
     # The registry ends with the new version everywhere, remembering the old one.
     registry = em.registry(env)
@@ -161,3 +174,72 @@ def test_fault_rolls_back_exactly_the_touched_cells_of_the_wave(
             assert (item["deployed_version"], item["status"]) == (OLD, "deployed"), cid
     failed = driver.notifications("wave_failed")
     assert [(n["wave"], n["error"]) for n in failed] == [(wave_name, EXPECTED_ERROR[kind])]
+
+
+@pytest.mark.slow
+def test_failure_in_a_later_batch_rolls_back_the_earlier_batches_of_the_wave(env: em.Emulated) -> None:
+    """Batches of two cells: smb-wave-2 spans four batch executions; the last cell fails."""
+    wave = PLAN.waves[2]
+    failing = wave.cells[-1]
+
+    def on_deploy(detail: dict[str, Any]) -> em.Answer:
+        if detail["action"] == "deploy" and detail["cell_id"] == failing:
+            return ("failure", "PulumiUpFailed", "quota exceeded")
+        return ("success",)
+
+    assert [len(b) for b in rollout_input(PLAN, VERSION, FAST, max_batch=2)["waves"][2]["batches"]] == [2, 2, 2, 1]
+    driver = em.Driver(env, on_deploy=on_deploy)
+    result = run(env, driver, FAST, max_batch=2)
+    assert result["status"] == "FAILED"
+    assert result["error"] == "DeployFailed"
+    assert result["cause"] == f"cell {failing}: deploy of {VERSION} failed: PulumiUpFailed: quota exceeded"
+    assert sorted(d["cell_id"] for d in driver.requests("rollback")) == sorted(wave.cells)
+    registry = em.registry(env)
+    assert {registry[c]["status"] for c in wave.cells} == {"rolled_back"}
+    assert {registry[c]["status"] for c in PLAN.waves[3].cells} == {"deployed"}
+    assert {registry[c]["deployed_version"] for c in PLAN.waves[3].cells} == {OLD}
+
+
+WAVE_APPROVAL_POLICY = """\
+waves:
+  - name: canary
+    select: {tier: canary}
+    bake: {min: 1m, max: 1m}
+    approval: true
+  - name: rest
+    select: {tier: smb}
+    bake: {min: 1m, max: 1m}
+  - name: enterprise
+    select: {tier: enterprise}
+    bake: {min: 1m, max: 1m}
+"""
+
+
+@pytest.mark.parametrize(("answer", "settings", "error", "cause"), [
+    (("failure", "Rejected", "not today"), {}, "ApprovalRejected", "wave canary: approval rejected: not today"),
+    (None, {"approval_timeout_seconds": 1}, "ApprovalTimedOut", "wave canary: approval timed out"),
+])
+def test_wave_approval_gate_stops_before_any_deploy(
+    tmp_path: Any, answer: em.Answer, settings: dict[str, int], error: str, cause: str
+) -> None:
+    """A parallel wave with `approval: true` asks once for the whole wave, before touching a cell."""
+    from pipelines.policy import load_policy
+    from pipelines.waves import plan_waves
+
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "rollout.yaml").write_text(WAVE_APPROVAL_POLICY, encoding="utf-8")
+    policy, doc = load_policy(tmp_path)
+    plan = plan_waves(FLEET, policy, doc)
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    with mock_aws(config=em.EXECUTE):
+        em.speed_up()
+        env = em.provision(plan)
+        em.register_cells(env, FLEET)
+        driver = em.Driver(env, on_approval=lambda _message: answer)
+        result = driver.run(em.start(env, rollout_input(plan, VERSION, {**FAST, **settings})), timeout=60)
+        assert (result["status"], result["error"], result["cause"]) == ("FAILED", error, cause)
+        [request] = [r.body for r in driver.log if r.channel == "approval"]
+        assert (request["kind"], request["wave"], request["batch_count"]) == ("wave", "canary", 1)
+        assert not [r for r in driver.log if r.channel == "deploy"]
+        assert {item["status"] for item in em.registry(env).values()} == {"deployed"}
+        assert {item["deployed_version"] for item in em.registry(env).values()} == {OLD}

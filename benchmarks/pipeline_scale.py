@@ -1,0 +1,176 @@
+"""Pipeline at fleet scale: definition size, states, execution input, largest history, transitions per cell.
+
+For 10, 100, 1,000 and 10,000 synthetic cells (1 canary per 1,000, 10 % enterprise, the rest
+SMB, six regions; the packaged default policy with the enterprise wave selecting by tier):
+
+* definition bytes and state counts of the three machines (they do not depend on cells);
+* the rollout execution input (the plan) against Step Functions' 256 KiB input quota;
+* the largest history (events) of any single execution, and state transitions per cell —
+  measured on moto's execution mode for fleets up to 200 cells (with the model's prediction
+  for the same run next to it: the model is checked, execution by execution), and from the
+  per-cell model (`pipelines.history`) with the policy's real bake times beyond.
+
+Run: `.venv/bin/python benchmarks/pipeline_scale.py [--measure 10,50,200] [--json]`.
+Targets: the 10,000-cell definitions <= 128 KiB; every execution <= 25,000 events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipelines import history
+from pipelines.definitions import definitions
+from pipelines.inputs import INPUT_QUOTA, rollout_input, wave_settings
+from pipelines.synthetic import synthetic_fleet, synthetic_policy
+from pipelines.targets import Targets
+from pipelines.waves import Plan, plan_waves
+
+SIZES = (10, 100, 1000, 10_000)
+FAST = {"bake_seconds": 2, "health_check_interval_seconds": 1, "deploy_timeout_seconds": 60}
+DEFINITIONS_TARGET = 128 * 1024
+
+
+def count_states(definition: dict[str, Any]) -> int:
+    total = 0
+    for state in definition["States"].values():
+        total += 1
+        if "ItemProcessor" in state:
+            total += count_states(state["ItemProcessor"])
+    return total
+
+
+def model(plan: Plan, overrides: dict[str, Any] | None, max_batch: int = history.MAX_BATCH) -> dict[str, Any]:
+    """Predicted events per execution of a happy-path rollout: name -> events."""
+    document = rollout_input(plan, "2.5.0", overrides, max_batch=max_batch)
+    predicted: dict[str, int] = {"rollout": history.rollout_events(len(plan.waves))}
+    for i, (wave, settings) in enumerate(zip(document["waves"], wave_settings(plan, overrides), strict=True)):
+        batches = wave["batches"]
+        predicted[f"w{i}"] = history.wave_events(settings, len(batches))
+        rounds = 0 if settings["one_at_a_time"] else history.polls(settings)
+        for j, cells in enumerate(batches):
+            predicted[f"w{i}-d{j}"] = history.batch_events(settings, len(cells))
+            for r in range(rounds):
+                predicted[f"w{i}-h{r}-{j}"] = history.health_batch_events(len(cells))
+            if rounds:
+                predicted[f"w{i}-v{j}"] = history.record_batch_events(len(cells))
+    return predicted
+
+
+def measure(plan: Plan, fleet_size: int, max_batch: int) -> dict[str, int]:
+    """Run the rollout on moto and return events per execution (name suffix -> events)."""
+    from moto import mock_aws
+
+    from pipelines import emulator as em
+
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    with mock_aws(config=em.EXECUTE):
+        em.speed_up()
+        env = em.provision(plan)
+        fleet = synthetic_fleet(fleet_size)
+        em.register_cells(env, fleet)
+        em.create_alarms(env, list(fleet.ids))
+        arn = em.start(env, rollout_input(plan, "2.5.0", FAST, max_batch=max_batch), name="bench")
+        result = em.Driver(env, settle=0.05).run(arn, timeout=1800)
+        if result["status"] != "SUCCEEDED":
+            raise RuntimeError(f"rollout {result['status']}: {result.get('error')}: {result.get('cause')}")
+        out = {}
+        for execution in em.executions(env):
+            name = execution["name"].removeprefix("bench-") if execution["name"] != "bench" else "rollout"
+            out[name] = em.history_length(env, execution["executionArn"])
+        return out
+
+
+def _kind(execution: str) -> str:
+    """`rollout`, `w2` -> wave; `w2-d0` deploy batch; `w2-h3-0` health batch; `w2-v0` record batch."""
+    if execution == "rollout":
+        return "rollout"
+    part = execution.split("-")[1] if "-" in execution else ""
+    return {"d": "deploy", "h": "health", "v": "record", "r": "rollback"}.get(part[:1], "wave")
+
+
+def definition_row(plan: Plan) -> dict[str, Any]:
+    docs = definitions(plan, Targets())
+    sizes = {k: len(json.dumps(v, sort_keys=True)) for k, v in docs.items()}
+    return {
+        "definition_bytes": sum(sizes.values()),
+        "definition_bytes_by_machine": sizes,
+        "states": sum(count_states(d) for d in docs.values()),
+        "input_bytes": len(json.dumps(rollout_input(plan, "2.5.0"))),
+    }
+
+
+def run(measure_sizes: list[int], max_batch: int) -> dict[str, Any]:
+    policy = synthetic_policy()
+    rows = []
+    checks = []
+    for size in sorted({*SIZES, *measure_sizes}):
+        plan = plan_waves(synthetic_fleet(size), policy)
+        row: dict[str, Any] = {"cells": size, **definition_row(plan)}
+        predicted = model(plan, None)  # the policy's real bake times and intervals
+        row["model_largest_history"] = max(predicted.values())
+        row["model_largest_execution"] = _kind(max(predicted, key=lambda k: predicted[k]))
+        row["model_executions"] = len(predicted)
+        row["model_transitions_per_cell"] = round(sum(map(history.transitions, predicted.values())) / size, 1)
+        if size in measure_sizes:
+            started = time.monotonic()
+            measured = measure(plan, size, max_batch)
+            expected = model(plan, FAST, max_batch)
+            row["moto_seconds"] = round(time.monotonic() - started, 1)
+            row["moto_largest_history"] = max(measured.values())
+            row["moto_model_largest_history"] = max(expected.values())
+            row["moto_transitions_per_cell"] = round(sum(map(history.transitions, measured.values())) / size, 1)
+            diffs = {k: (measured.get(k), expected.get(k)) for k in set(measured) | set(expected)
+                     if measured.get(k) != expected.get(k)}
+            row["model_matches_moto"] = not diffs
+            checks.append({"cells": size, "executions": len(measured), "mismatches": diffs,
+                           "kinds": dict(Counter(_kind(k) for k in measured))})
+        rows.append(row)
+    return {"rows": rows, "checks": checks}
+
+
+def table(result: dict[str, Any]) -> str:
+    head = ("cells", "def bytes", "states", "input bytes", "largest history (model)", "in", "moto measured / model",
+            "transitions/cell (model)")
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in result["rows"]:
+        moto = f"{r['moto_largest_history']} / {r['moto_model_largest_history']}" if "moto_largest_history" in r else "-"
+        lines.append(" | ".join(str(x) for x in (
+            f"{r['cells']:,}", f"{r['definition_bytes']:,}", r["states"], f"{r['input_bytes']:,}",
+            f"{r['model_largest_history']:,}", r["model_largest_execution"], moto, r["model_transitions_per_cell"],
+        )))
+    return "\n".join(f"| {line} |" for line in lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measure", default="10,50,200", help="fleet sizes to run on moto (comma-separated)")
+    parser.add_argument("--json", action="store_true", help="print the raw result as JSON")
+    parser.add_argument("--max-batch", type=int, default=25,
+                        help="cap batch size in the moto runs so waves span several batch executions")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.measure.split(",") if s]
+    result = run(sizes, args.max_batch)
+    print(json.dumps(result, indent=2, sort_keys=True) if args.json else table(result))
+    last = result["rows"][-1]
+    ok = (last["definition_bytes"] <= DEFINITIONS_TARGET
+          and all(r["model_largest_history"] <= history.HISTORY_QUOTA for r in result["rows"])
+          and all(r["input_bytes"] <= INPUT_QUOTA for r in result["rows"])
+          and all(r.get("model_matches_moto", True) for r in result["rows"]))
+    for check in result["checks"]:
+        if check["mismatches"]:
+            print(f"model vs moto at {check['cells']} cells: {check['mismatches']}", file=sys.stderr)
+    print("targets met" if ok else "TARGETS MISSED", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

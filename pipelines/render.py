@@ -1,0 +1,86 @@
+"""The plan as people and tools read it: a text table, JSON, and a Mermaid diagram."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from fleet.durations import format_duration
+from pipelines.waves import Plan, schedule
+
+
+def _span(value: timedelta) -> str:
+    """`timedelta(hours=86, minutes=30)` -> `3d14h30m` (0 -> `0m`)."""
+    minutes = int(value.total_seconds()) // 60
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "m")) if n]
+    return "".join(parts) or "0m"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan with its schedule estimate, as plain data."""
+    waves = []
+    for row in schedule(plan):
+        wave = row.wave
+        waves.append({
+            "index": wave.index,
+            "name": wave.name,
+            "cells": list(wave.cells),
+            "one_at_a_time": wave.policy.one_at_a_time,
+            "max_concurrency": 1 if wave.policy.one_at_a_time else wave.policy.max_concurrency,
+            "approval": wave.policy.approval,
+            "notify_customers": wave.policy.notify_customers,
+            "bake": {"min": format_duration(wave.policy.bake.min), "max": format_duration(wave.policy.bake.max)},
+            "earliest_end": _span(row.earliest_end),
+            "latest_end": _span(row.latest_end),
+        })
+    return {"cells": len(plan.cell_order), "waves": waves}
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan_document(plan), sort_keys=True, indent=2) + "\n"
+
+
+def plan_table(plan: Plan) -> str:
+    """A fixed-width table: wave, cells, how, bake, earliest and latest completion."""
+    header = ("#", "wave", "cells", "how", "bake", "done earliest", "done latest")
+    rows = [header]
+    for row in schedule(plan):
+        policy = row.wave.policy
+        how = "one at a time" if policy.one_at_a_time else f"parallel <= {policy.max_concurrency}"
+        if policy.approval:
+            how += ", approval"
+        if policy.notify_customers:
+            how += ", notice"
+        bake = f"{format_duration(policy.bake.min)}-{format_duration(policy.bake.max)}"
+        if policy.one_at_a_time:
+            bake += " each"
+        rows.append((str(row.wave.index), row.wave.name, str(len(row.wave.cells)), how, bake,
+                     _span(row.earliest_end), _span(row.latest_end)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    listing = [f"{w.name}: {', '.join(w.cells)}" for w in plan.waves]
+    return "\n".join([*lines, "", *listing]) + "\n"
+
+
+def plan_mermaid(plan: Plan, max_listed: int = 8) -> str:
+    """A left-to-right flowchart: one node per wave (cells listed, or counted when many)."""
+    lines = ["flowchart LR", "  start([release])"]
+    previous = "start"
+    for row in schedule(plan):
+        wave = row.wave
+        node = f"w{wave.index}"
+        cells = list(wave.cells)
+        shown = "<br/>".join(cells) if len(cells) <= max_listed else f"{len(cells)} cells"
+        how = "one at a time" if wave.policy.one_at_a_time else f"parallel ≤ {wave.policy.max_concurrency}"
+        bake = f"bake {format_duration(wave.policy.bake.min)}–{format_duration(wave.policy.bake.max)}"
+        lines.append(f'  {node}["{wave.name}<br/>{how}, {bake}<br/>{shown}"]')
+        label = "approval" if wave.policy.approval else "healthy"
+        lines.append(f"  {previous} -->|{label}| {node}" if previous != "start" else f"  {previous} --> {node}")
+        previous = node
+    lines.append("  done([all cells on the release])")
+    lines.append(f"  {previous} -->|healthy| done")
+    return "\n".join(lines) + "\n"
