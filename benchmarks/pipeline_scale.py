@@ -27,10 +27,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fleet.synthetic import synthetic_fleet, synthetic_policy
 from pipelines import history
 from pipelines.definitions import definitions
 from pipelines.inputs import INPUT_QUOTA, rollout_input, wave_settings
-from pipelines.synthetic import synthetic_fleet, synthetic_policy
 from pipelines.targets import Targets
 from pipelines.waves import Plan, plan_waves
 

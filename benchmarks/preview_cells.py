@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/preview_cells.py --sizes 20 200  # quicker
     .venv/bin/python benchmarks/preview_cells.py --json out.json
 
-For each N a synthetic fleet (1 canary, ~10% enterprise, the rest SMB, across 3 regions) is
-written to a temporary fleet root and validated with the real loader. Every run happens in a
+For each N a synthetic fleet (`fleet.synthetic`: 1 canary per 1,000, 10% enterprise, the rest SMB,
+across 6 regions) is written to a temporary fleet root and validated with the real loader. Every run happens in a
 fresh spawned process, so peak RSS (`ru_maxrss`) is that run's own. Reported:
 
 * seconds for the first cell (imports, warm-up) and mean seconds per cell after it;
@@ -27,34 +27,9 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+sys.path.insert(0, str(REPO_ROOT))
 
-
-def write_fleet(root: Path, count: int) -> list[str]:
-    """A valid fleet of `count` cells under `root/cells`; returns the cell ids."""
-    cells = root / "cells"
-    cells.mkdir(parents=True)
-    (cells / "_defaults.yaml").write_text((REPO_ROOT / "cells" / "_defaults.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    ids = []
-    for index in range(count):
-        tier = "canary" if index == 0 else ("enterprise" if index % 10 == 0 else "smb")
-        cell_id = f"{tier}-{index:04d}"
-        region = REGIONS[index % len(REGIONS)]
-        account = f"{500000000000 + index // 200:012d}"
-        lines = [
-            f"id: {cell_id}",
-            f"tier: {tier}",
-            f'account: "{account}"',
-            f"region: {region}",
-            f"vpc_cidr: 10.{index % 200}.0.0/16",
-        ]
-        if tier == "enterprise":
-            lines += ['maintenance_window: "sun:03:00-sun:05:00"', "notification_channel: slack://ops"]
-            if index % 20 == 0:
-                lines.append("compliance: [hipaa]")
-        (cells / f"{cell_id}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        ids.append(cell_id)
-    return ids
+from fleet.synthetic import write_fleet  # noqa: E402 - after the path set-up
 
 
 def _rss_mb() -> float:

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from fleet.cli_common import REPO_ROOT, RootOption, emit
-from fleet.errors import InputErrors
+from fleet.errors import InputError, InputErrors
 from fleet.loader import load_fleet
 
 app = typer.Typer(
@@ -37,8 +37,8 @@ def check(root: RootOption = REPO_ROOT) -> None:
     from fleet.build import document_steps
 
     fleet = load_fleet(root)
-    errors = []
-    checked = []
+    errors: list[InputError] = []
+    checked: list[str] = []
     for step in document_steps():  # each step validates its own inputs while rendering (pure, cheap)
         try:
             step.run(fleet)

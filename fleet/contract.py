@@ -9,6 +9,7 @@ CONFIG_NAMESPACE = "cellfleet"
 REGISTRY_TABLE_KEY = "registryTable"
 REGISTRY_REGION_KEY = "registryRegion"
 REGISTRY_ROLE_KEY = "registryRoleArn"
+RELEASE_KEY = "release"  # set by the deployer: `pulumi up --config cellfleet:release=V`
 
 DEFAULT_REGISTRY_TABLE = "cellfleet-cell-registry"
 DEFAULT_REGISTRY_REGION = "us-east-1"

@@ -16,6 +16,7 @@ import json
 import os
 import runpy
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,37 +40,51 @@ def _load_harness(path: str) -> Any:
     return module
 
 
-def imported_tree_files(tree: Path) -> set[str]:
-    """Relative paths of every module under `tree` imported so far in this process."""
-    out: set[str] = set()
-    for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        if not file:
-            continue
-        try:
-            rel = Path(file).resolve().relative_to(tree)
-        except ValueError:
-            continue
-        if ".venv" not in rel.parts:
-            out.add(rel.as_posix())
-    return out
+class Dependencies:
+    """What the cell programs run in this process depend on, tracked incrementally.
 
+    Modules only accumulate in a process, so each module is looked at once, and each file is
+    hashed once (the tree does not change while the worker runs).
+    """
 
-def cell_dependencies(tree: Path, cell_file: str, harness: str) -> dict[str, str]:
-    """Content hashes of everything the cell's inventory depends on."""
-    files = set(imported_tree_files(tree)) | {cell_file}
-    files.update(f for f in PROJECT_FILES if (tree / f).exists())
-    for folder in CODE_FOLDERS:
-        for path in (tree / folder).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts:
-                files.add(path.relative_to(tree).as_posix())
-    stack_config = f"Pulumi.{Path(cell_file).stem}.yaml"
-    if (tree / stack_config).exists():
-        files.add(stack_config)
-    deps = {f: sha256_file(tree / f) for f in sorted(files)}
-    deps["<harness>"] = sha256_file(Path(harness))
-    deps["<python>"] = sys.version
-    return deps
+    def __init__(self, tree: Path, harness: str) -> None:
+        self.tree = tree
+        self.prefix = str(tree) + os.sep
+        self.seen: set[str] = set()
+        self.code: set[str] = {f for f in PROJECT_FILES if (tree / f).exists()}
+        for folder in CODE_FOLDERS:
+            for path in (tree / folder).rglob("*"):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    self.code.add(path.relative_to(tree).as_posix())
+        self.hashes: dict[str, str] = {"<harness>": sha256_file(Path(harness)), "<python>": sys.version}
+
+    def _imported(self) -> None:
+        for name, module in list(sys.modules.items()):
+            if name in self.seen:
+                continue
+            self.seen.add(name)
+            file = getattr(module, "__file__", None)
+            if not file:
+                continue
+            real = os.path.realpath(file)
+            if real.startswith(self.prefix) and f"{os.sep}.venv{os.sep}" not in real:
+                self.code.add(Path(real).relative_to(self.tree).as_posix())
+
+    def _hash(self, relative: str) -> str:
+        if relative not in self.hashes:
+            self.hashes[relative] = sha256_file(self.tree / relative)
+        return self.hashes[relative]
+
+    def of_cell(self, cell: str) -> dict[str, str]:
+        """Content hashes of everything the cell's inventory depends on."""
+        self._imported()
+        files = set(self.code) | {f"cells/{cell}.yaml"}
+        stack_config = f"Pulumi.{cell}.yaml"
+        if (self.tree / stack_config).exists():
+            files.add(stack_config)
+        deps = {f: self._hash(f) for f in sorted(files)}
+        deps["<harness>"], deps["<python>"] = self.hashes["<harness>"], self.hashes["<python>"]
+        return deps
 
 
 def to_json(inventory: Any) -> dict[str, Any]:
@@ -109,17 +124,38 @@ def write_entry(cache: Path, cell: str, deps: dict[str, str], inventory: dict[st
     dtmp.replace(folder / f"{eid}.deps.json")
 
 
+def _programs(tree: Path) -> Callable[[str], Callable[[], None]]:
+    """Stack name -> the program `__main__.py` would run for it.
+
+    The tree's own stack selection (`fleet.stacks.program_for`) with its fleet loaded once, so a
+    worker does not re-read every cell file for each cell; `__main__.py` itself for a tree
+    without it.
+    """
+    try:
+        from fleet.loader import load_fleet
+        from fleet.stacks import program_for
+
+        fleet = load_fleet(tree)
+    except Exception:  # an older tree, or inputs that fail: run __main__.py and let it report
+        main = str(tree / "__main__.py")
+
+        def run_main() -> None:
+            runpy.run_path(main, run_name="__main__")
+
+        return lambda _stack: run_main
+    return lambda stack: program_for(stack, fleet)
+
+
 def run_cells(tree: Path, cells: list[str], harness_path: str, cache: Path) -> None:
     harness = _load_harness(harness_path)
-    main = tree / "__main__.py"
+    programs = _programs(tree)
+    dependencies = Dependencies(tree, harness_path)
     for cell in cells:
         try:
-            inventory = to_json(
-                harness.run_program(lambda: runpy.run_path(str(main), run_name="__main__"), stack=cell)
-            )
-        except Exception as exc:
+            inventory = to_json(harness.run_program(programs(cell), stack=cell))
+        except Exception as exc:  # a failing program is a result to report, not a crash
             inventory = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500]}
-        deps = cell_dependencies(tree, f"cells/{cell}.yaml", harness_path)
+        deps = dependencies.of_cell(cell)
         write_entry(cache, cell, deps, inventory)
         print(f"{cell}\t{entry_id(deps)}", flush=True)  # the orchestrator reads which entry each run wrote
 

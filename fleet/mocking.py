@@ -15,14 +15,16 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
+from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 PROJECT = "cellfleet"
-_SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc: marks special values on the wire
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a wire marker, not a password
+# How the SDK marks special values on the wire (a secret is {sig: secret_sig, "value": …}).
+_SIG_KEY = pulumi_rpc._special_sig_key
+_SECRET_SIG = pulumi_rpc._special_secret_sig
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,11 @@ class Cell(Strict):
     def is_enterprise(self) -> bool:
         return self.tier is Tier.ENTERPRISE
 
+    def with_release(self, release: str) -> Cell:
+        """This cell with every service at `release` (what a rollout deploys); API versions unchanged."""
+        services = {p: ServiceRelease(release=release, api_versions=s.api_versions) for p, s in self.services.items()}
+        return self.model_copy(update={"services": services})
+
     def serves(self, product: Product, api_version: str) -> bool:
         service = self.services.get(product)
         return service is not None and api_version in service.api_versions

@@ -35,10 +35,6 @@ FAILED = "Migration failed"
 DONE = "Migration complete"
 
 
-def table_arn(targets: Targets, table: str = DEFAULT_MIGRATIONS_TABLE) -> str:
-    return f"arn:{targets.partition}:dynamodb:{targets.region}:{targets.account}:table/{table}"
-
-
 def _wait_key(phase: PhasePlan, step: Step) -> str:
     return f"{phase.name.value.replace('-', '_')}_{step.index + 1}"
 
@@ -181,14 +177,3 @@ def definition(plan: MigrationPlan, targets: Targets | None = None, table: str =
 def _first(phase: PhasePlan, step: Step) -> str:
     prefix = f"{phase.name.value} {step.index + 1}"
     return f"{prefix} approval" if step.approval else f"{prefix} cells"
-
-
-def resources(targets: Targets | None = None, table: str = DEFAULT_MIGRATIONS_TABLE) -> dict[str, list[str]]:
-    """What the state machine's role must be allowed to do, action -> resource ARNs."""
-    targets = targets or Targets()
-    return {
-        "events:PutEvents": [targets.event_bus_arn],
-        "sns:Publish": [targets.approvals_topic_arn],
-        "dynamodb:UpdateItem": [table_arn(targets, table)],
-        "dynamodb:PutItem": [table_arn(targets, table)],
-    }

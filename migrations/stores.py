@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+from fleet.registry import from_item, to_item
 from migrations.state import CellPhase, MigrationState
 
 STATE_DIR = Path(".fleet-state") / "migrations"
@@ -94,7 +95,7 @@ class DynamoStore:
         approvals: set[tuple[str, str]] = set()
         version = 0
         for item in self._items(migration_id):
-            plain = {k: _plain(v) for k, v in item.items()}
+            plain = from_item(item)
             key = str(plain["key"])
             if key == "meta":
                 version = int(plain.get("version", 0))
@@ -126,35 +127,12 @@ class DynamoStore:
                     continue
                 item = {"migration_id": state.migration_id, "key": _cell_key(cell, phase), "cell_id": cell,
                         "phase": phase, **value.to_dict()}
-                self.client.put_item(TableName=self.table, Item={k: _attr(v) for k, v in item.items()})
+                self.client.put_item(TableName=self.table, Item=to_item(item))
         for phase, cell in sorted(state.approvals - before.approvals):
             item = {"migration_id": state.migration_id, "key": f"approval#{phase}#{cell}", "phase": phase,
                     "cells": [cell]}
-            self.client.put_item(TableName=self.table, Item={k: _attr(v) for k, v in item.items()})
+            self.client.put_item(TableName=self.table, Item=to_item(item))
         return MigrationState(state.migration_id, state.cells, state.approvals, state.version + 1)
-
-
-def _attr(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int):
-        return {"N": str(value)}
-    if isinstance(value, list):
-        return {"L": [_attr(v) for v in value]}
-    return {"S": str(value)}
-
-
-def _plain(attr: dict[str, Any]) -> Any:
-    (kind, value), = attr.items()
-    if kind == "N":
-        return int(value)
-    if kind == "L":
-        return [_plain(v) for v in value]
-    if kind == "SS":
-        return sorted(value)
-    if kind == "NULL":
-        return None
-    return value
 
 
 def table_definition(name: str = DEFAULT_MIGRATIONS_TABLE) -> dict[str, Any]:

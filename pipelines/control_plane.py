@@ -63,10 +63,11 @@ def program(fleet: Fleet) -> None:
     """Pulumi program of the control-plane stack for `fleet`'s rollout plan."""
     from pipelines.build import load_pipeline_plan
 
-    build(load_pipeline_plan(fleet))
+    build(load_pipeline_plan(fleet), fleet)
 
 
-def build(plan: Plan) -> None:
+def build(plan: Plan, fleet: Fleet | None = None) -> None:
+    """The control plane for `plan`; with `fleet`, also the orchestrator of each of its migrations."""
     config = pulumi.Config(CONFIG_NAMESPACE)
     region = pulumi.Config("aws").get("region") or "us-east-1"
     account: pulumi.Input[str] = config.get("account") or aws.get_caller_identity_output().account_id
@@ -117,6 +118,10 @@ def build(plan: Plan) -> None:
             opts=pulumi.ResourceOptions(depends_on=[policy, observability, *machines.values()]),
         )
     project = _deployer(names, bus, targets_output, config.get("repository"), retention)
+    if fleet is not None:
+        from migrations.deploy import build_orchestrators
+
+        build_orchestrators(fleet, plan, targets_output, names, _assume("states.amazonaws.com"), logs.arn)
     pulumi.export("eventBus", bus.name)
     pulumi.export("approvalsTopicArn", approvals.arn)
     pulumi.export("notificationsTopicArn", notifications.arn)

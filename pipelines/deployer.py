@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fleet.contract import CONFIG_NAMESPACE, RELEASE_KEY
+
 # detail field -> environment variable of the build
 DETAIL_TO_ENV = {
     "cell_id": "CELL_ID",
@@ -21,7 +23,7 @@ DETAIL_TO_ENV = {
     "rollout": "ROLLOUT",
     "task_token": "TASK_TOKEN",
 }
-RELEASE_CONFIG_KEY = "cellfleet:release"
+RELEASE_CONFIG_KEY = f"{CONFIG_NAMESPACE}:{RELEASE_KEY}"  # the cell program deploys this release
 
 
 def buildspec() -> dict[str, Any]:

@@ -23,6 +23,7 @@ import boto3
 
 from fleet.contract import error_rate_alarm, latency_alarm
 from fleet.model import Fleet
+from fleet.registry import cell_facts, to_item
 from pipelines import moto_parity
 from pipelines.definitions import definitions
 from pipelines.targets import DEPLOY_DETAIL_TYPE, EVENT_SOURCE, MACHINES, Targets
@@ -109,22 +110,15 @@ def provision(plan: Plan, targets: Targets | None = None) -> Emulated:
 
 
 def register_cells(env: Emulated, fleet: Fleet, cell_ids: list[str] | None = None) -> None:
-    """Registry items as the cell stacks write them: tier, region, versions, release, status."""
+    """Registry items as the cell stacks write them, plus the status of a previous rollout."""
     ddb = env.client("dynamodb")
     wanted = set(cell_ids) if cell_ids is not None else None
     for cell in fleet.cells:
         if wanted is not None and cell.id not in wanted:
             continue
         releases = sorted({s.release for s in cell.services.values()})
-        ddb.put_item(TableName=env.targets.registry_table, Item={
-            "cell_id": {"S": cell.id},
-            "tier": {"S": cell.tier.value},
-            "region": {"S": cell.region},
-            "versions": {"M": {p.value: {"L": [{"S": v} for v in s.api_versions]} for p, s in cell.services.items()}},
-            "release": {"M": {p.value: {"S": s.release} for p, s in cell.services.items()}},
-            "deployed_version": {"S": releases[-1]},
-            "status": {"S": "deployed"},
-        })
+        item = {**cell_facts(cell), "deployed_version": releases[-1], "status": "deployed"}
+        ddb.put_item(TableName=env.targets.registry_table, Item=to_item(item))
 
 
 def create_alarms(env: Emulated, cell_ids: list[str]) -> None:

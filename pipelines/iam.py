@@ -61,8 +61,7 @@ def grants(definition: JSON, targets: Targets) -> dict[str, set[str]]:
                 out[targets.event_bus_arn if entry["EventBusName"] == targets.event_bus else entry["EventBusName"]].add(
                     iam_action)
         elif service == "dynamodb":
-            out[targets.registry_table_arn if params["TableName"] == targets.registry_table
-                else params["TableName"]].add(iam_action)
+            out[targets.table_arn(params["TableName"])].add(iam_action)
         elif service == "cloudwatch":
             out[targets.alarms_arn()].add(iam_action)
         elif service == "states":

@@ -63,9 +63,12 @@ class Targets:
     def event_bus_arn(self) -> str:
         return self._arn("events", f"event-bus/{self.event_bus}")
 
+    def table_arn(self, name: str) -> str:
+        return self._arn("dynamodb", f"table/{name}")
+
     @property
     def registry_table_arn(self) -> str:
-        return self._arn("dynamodb", f"table/{self.registry_table}")
+        return self.table_arn(self.registry_table)
 
     def alarms_arn(self) -> str:
         """The cell alarms the health checks read (every name starts with `cell-`)."""

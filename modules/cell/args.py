@@ -21,6 +21,7 @@ from fleet.contract import (
     latency_alarm,
 )
 from fleet.model import Cell
+from fleet.registry import cell_facts
 from modules.cell.profiles import (
     DB_LOG_EXPORTS,
     DB_PORTS,
@@ -89,8 +90,7 @@ class ObservabilityArgs:
 class RegistrationArgs:
     table_name: pulumi.Input[str]
     region: pulumi.Input[str]
-    versions: Mapping[str, Sequence[str]]
-    releases: Mapping[str, str]
+    facts: Mapping[str, Any]  # fleet.registry.cell_facts: the item's attributes, endpoints aside
     role_arn: pulumi.Input[str] | None = None
 
 
@@ -182,8 +182,7 @@ def cell_args(
             table_name=registry_table,
             region=registry_region,
             role_arn=registry_role_arn,
-            versions={p.value: list(s.api_versions) for p, s in sorted(cell.services.items())},
-            releases={p.value: s.release for p, s in sorted(cell.services.items())},
+            facts=cell_facts(cell),
         ),
         workloads=workload_manifests(cell),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+from pydantic import ValidationError
 
 from fleet.contract import (
     CONFIG_NAMESPACE,
@@ -11,6 +12,7 @@ from fleet.contract import (
     REGISTRY_REGION_KEY,
     REGISTRY_ROLE_KEY,
     REGISTRY_TABLE_KEY,
+    RELEASE_KEY,
 )
 from fleet.model import Cell as CellModel
 from modules.cell.args import cell_args
@@ -20,6 +22,12 @@ from modules.cell.component import Cell
 def cell_program(cell: CellModel) -> None:
     """Run inside a Pulumi program: the cell's component, its outputs exported on the stack."""
     config = pulumi.Config(CONFIG_NAMESPACE)
+    release = config.get(RELEASE_KEY)
+    if release is not None:
+        try:
+            cell = cell.with_release(release)
+        except ValidationError:
+            raise pulumi.RunError(f"config {CONFIG_NAMESPACE}:{RELEASE_KEY}: {release!r} is not a semantic version") from None
     args = cell_args(
         cell,
         config.get(REGISTRY_TABLE_KEY) or DEFAULT_REGISTRY_TABLE,

@@ -266,6 +266,7 @@ def test_registry_item_records_versions_and_endpoints(case: tuple[Cell, Inventor
     endpoints = {k: v["S"] for k, v in item["endpoints"]["M"].items()}
     assert endpoints["database"] == one(inventory, "aws:rds/cluster:Cluster").state["endpoint"]
     assert endpoints["kubernetes_api"] == one(inventory, "aws:eks/cluster:Cluster").state["endpoint"]
+    assert not {"status", "deployed_version", "previous_version"} & set(item)  # the pipeline's attributes
 
 
 def test_exported_outputs_resolve(case: tuple[Cell, Inventory]) -> None:

@@ -40,6 +40,22 @@ def test_registry_table_comes_from_config() -> None:
     assert registry.inputs["region"] == "eu-west-1"
 
 
+def test_release_from_config_is_what_every_service_runs() -> None:
+    # The reference deployer runs `pulumi up --stack <cell> --config cellfleet:release=<version>`.
+    inventory = run_main("smb-eu-1", {"cellfleet:release": "2.5.0"})
+    images = [d.inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+              for d in inventory.of_type("kubernetes:apps/v1:Deployment")]
+    assert len(images) == 5
+    assert all(image.endswith(":2.5.0") for image in images)
+    (item,) = inventory.of_type("aws:dynamodb/tableItem:TableItem")
+    assert {v["S"] for v in json.loads(item.inputs["item"])["releases"]["M"].values()} == {"2.5.0"}
+
+
+def test_release_from_config_must_be_a_version() -> None:
+    with pytest.raises(pulumi.RunError, match="cellfleet:release: 'latest' is not a semantic version"):
+        run_main("smb-eu-1", {"cellfleet:release": "latest"})
+
+
 @pytest.mark.parametrize("stack", sorted(stacks.RESERVED))
 def test_reserved_stack_not_wired_fails_clearly(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(stacks.RESERVED, stack, None)

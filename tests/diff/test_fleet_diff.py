@@ -19,10 +19,10 @@ import pytest
 
 from fleet.diff import DiffResult, run_diff
 from fleet.diff_report import render_json, render_markdown
+from fleet.synthetic import commit_all, scaffold_repo
 from tests.golden import assert_golden
 
 REPO = Path(__file__).resolve().parents[2]
-CODE = ["fleet", "modules", "pipelines", "landing_zone", "migrations", "__main__.py", "Pulumi.yaml", "requirements.txt"]
 CELLS = ["_defaults.yaml", "canary-us-internal.yaml", "smb-us-1.yaml", "smb-eu-1.yaml", "enterprise-us-hipaa.yaml"]
 ALL = {"canary-us-internal", "smb-us-1", "smb-eu-1", "enterprise-us-hipaa"}
 
@@ -34,21 +34,13 @@ def git(repo: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def fleet_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("fleet-repo")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in CODE:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=ignore)
-        elif source.exists():
-            shutil.copy2(source, repo / name)
+    scaffold_repo(repo, REPO)
     (repo / "cells").mkdir()
     for name in CELLS:
         shutil.copy2(REPO / "cells" / name, repo / "cells" / name)
     # The sample policy names enterprise-eu-standard explicitly; this smaller fleet does not have it.
     edit(repo / "pipelines/rollout.yaml", r"enterprise-eu-standard, ", "")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "base")
+    commit_all(repo, "base")
     return repo
 
 

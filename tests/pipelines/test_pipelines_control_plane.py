@@ -34,13 +34,22 @@ def one(inventory: Inventory, type_: str, name: str) -> Registered:
     return found
 
 
-def machines(inventory: Inventory) -> dict[str, dict[str, Any]]:
-    return {r.inputs["name"]: json.loads(r.inputs["definition"]) for r in inventory.of_type("aws:sfn/stateMachine:StateMachine")}
+PIPELINE_MACHINES = ["cellfleet-batch", "cellfleet-rollout", "cellfleet-wave"]
+MIGRATION_MACHINES = ["cellfleet-migration-2025-01-15-recipient-id-column"]
+
+
+def machines(inventory: Inventory, role: str = "control-plane-pipeline-role") -> dict[str, dict[str, Any]]:
+    """Definitions of the state machines that run under `role`, by machine name."""
+    arn = one(inventory, "aws:iam/role:Role", role).state["arn"]
+    return {r.inputs["name"]: json.loads(r.inputs["definition"])
+            for r in inventory.of_type("aws:sfn/stateMachine:StateMachine") if r.inputs["roleArn"] == arn}
 
 
 def test_state_machines_log_and_trace(inventory: Inventory) -> None:
     found = inventory.of_type("aws:sfn/stateMachine:StateMachine")
-    assert sorted(r.inputs["name"] for r in found) == ["cellfleet-batch", "cellfleet-rollout", "cellfleet-wave"]
+    assert sorted(r.inputs["name"] for r in found) == sorted(PIPELINE_MACHINES + MIGRATION_MACHINES)
+    assert sorted(machines(inventory)) == PIPELINE_MACHINES
+    assert sorted(machines(inventory, "control-plane-migrations-role")) == MIGRATION_MACHINES
     for machine in found:
         assert machine.inputs["type"] == "STANDARD"
         assert machine.inputs["tracingConfiguration"] == {"enabled": True}
@@ -96,6 +105,17 @@ def test_pipeline_policy_is_exactly_what_the_definitions_use(inventory: Inventor
     assert granted == _expected_grants(machines(inventory))
 
 
+def test_migration_orchestrators_get_only_what_their_definitions_use(inventory: Inventory) -> None:
+    table = one(inventory, "aws:dynamodb/table:Table", "control-plane-migrations").inputs
+    assert (table["name"], table["hashKey"], table["rangeKey"]) == ("cellfleet-migrations", "migration_id", "key")
+    assert table["pointInTimeRecovery"] == {"enabled": True}
+    policy = json.loads(one(inventory, "aws:iam/rolePolicy:RolePolicy", "control-plane-migrations-policy").inputs["policy"])
+    granted = {(a, r) for s in policy["Statement"] for a in s["Action"] for r in s["Resource"]}
+    assert not [a for a, _ in granted if "*" in a], "no wildcard actions"
+    assert granted == _expected_grants(machines(inventory, "control-plane-migrations-role"))
+    assert ("dynamodb:UpdateItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/cellfleet-migrations") in granted
+
+
 def test_observability_policy_only_logs_and_xray(inventory: Inventory) -> None:
     policy = json.loads(one(inventory, "aws:iam/rolePolicy:RolePolicy", "control-plane-pipeline-observability").inputs["policy"])
     actions = [a for s in policy["Statement"] for a in s["Action"]]
@@ -131,4 +151,4 @@ def test_control_plane_stack_name_selects_this_program() -> None:
     fleet = load_fleet(REPO_ROOT)
     inventory = run_program(program_for("control-plane", fleet), stack="control-plane",
                             config={"cellfleet:account": ACCOUNT, "aws:region": REGION})
-    assert len(inventory.of_type("aws:sfn/stateMachine:StateMachine")) == 3
+    assert len(inventory.of_type("aws:sfn/stateMachine:StateMachine")) == len(PIPELINE_MACHINES + MIGRATION_MACHINES)

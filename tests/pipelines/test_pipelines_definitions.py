@@ -11,9 +11,9 @@ import pytest
 
 from fleet.cli import REPO_ROOT
 from fleet.loader import load_fleet
+from fleet.synthetic import synthetic_fleet, synthetic_policy
 from pipelines.asl import AslError, Catch, Choice, ChoiceRule, Fail, Graph, Map, Pass, Succeed, Task, dumps
 from pipelines.definitions import definitions
-from pipelines.synthetic import synthetic_fleet, synthetic_policy
 from pipelines.targets import Targets
 from pipelines.waves import load_plan, plan_waves
 

@@ -9,9 +9,9 @@ import pytest
 from fleet.cli import REPO_ROOT
 from fleet.errors import InputErrors
 from fleet.loader import load_fleet
+from fleet.synthetic import synthetic_fleet, synthetic_policy
 from pipelines import history
 from pipelines.inputs import INPUT_QUOTA, rollout_input, wave_settings
-from pipelines.synthetic import synthetic_fleet, synthetic_policy
 from pipelines.waves import load_plan, plan_waves
 
 PLAN = load_plan(load_fleet(REPO_ROOT))

@@ -13,8 +13,8 @@ from fleet.cli import REPO_ROOT
 from fleet.errors import InputErrors
 from fleet.loader import load_fleet
 from fleet.model import Fleet, Tier
+from fleet.synthetic import REGIONS, make_cell, synthetic_fleet, synthetic_policy
 from pipelines.policy import load_policy
-from pipelines.synthetic import REGIONS, make_cell, synthetic_fleet, synthetic_policy
 from pipelines.waves import load_plan, plan_waves, schedule
 
 

@@ -1,0 +1,84 @@
+"""The migration orchestrators in the control-plane stack: one state machine per migration.
+
+Each machine is `migrations.orchestrator.definition` for the migration's plan; its role may do
+exactly what the definitions' Task states call (derived like the pipeline's, no `*` action),
+and the state lands in the migrations table that `fleet migrate status --store dynamodb` reads.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from fleet.model import Fleet
+from migrations.loader import load_all
+from migrations.orchestrator import definition
+from migrations.stores import DEFAULT_MIGRATIONS_TABLE
+from pipelines.iam import definitions_policy, observability_policy
+from pipelines.targets import Targets
+from pipelines.waves import Plan
+
+NAME = "control-plane"
+
+
+def machine_name(targets: Targets, migration_id: str) -> str:
+    return f"{targets.prefix}-migration-{migration_id}"[:80]
+
+
+def build_orchestrators(
+    fleet: Fleet,
+    waves: Plan,
+    targets: pulumi.Output[Targets],
+    names: Targets,
+    assume_role_policy: str,
+    log_group_arn: pulumi.Output[str],
+) -> dict[str, aws.sfn.StateMachine]:
+    """The migrations table, the orchestrators' role and one state machine per migration of the fleet."""
+    plans = load_all(fleet, waves)
+    table = aws.dynamodb.Table(
+        f"{NAME}-migrations",
+        name=DEFAULT_MIGRATIONS_TABLE,
+        billing_mode="PAY_PER_REQUEST",
+        hash_key="migration_id",
+        range_key="key",
+        attributes=[aws.dynamodb.TableAttributeArgs(name="migration_id", type="S"),
+                    aws.dynamodb.TableAttributeArgs(name="key", type="S")],
+        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+        deletion_protection_enabled=True,
+    )
+    documents = targets.apply(lambda t: {p.id: definition(p, t, DEFAULT_MIGRATIONS_TABLE) for p in plans})
+    role = aws.iam.Role(f"{NAME}-migrations-role", assume_role_policy=assume_role_policy)
+    policy = aws.iam.RolePolicy(
+        f"{NAME}-migrations-policy", role=role.id,
+        policy=pulumi.Output.all(documents, targets).apply(
+            lambda args: json.dumps(definitions_policy(args[0], args[1]), sort_keys=True)),
+        opts=pulumi.ResourceOptions(depends_on=[table]),
+    )
+    observability = aws.iam.RolePolicy(f"{NAME}-migrations-observability", role=role.id,
+                                       policy=json.dumps(observability_policy(), sort_keys=True))
+
+    def text(migration_id: str) -> pulumi.Output[str]:
+        return documents.apply(lambda docs: json.dumps(docs[migration_id], sort_keys=True))
+
+    machines = {}
+    for plan in plans:
+        machines[plan.id] = aws.sfn.StateMachine(
+            f"{NAME}-migration-{plan.id}",
+            name=machine_name(names, plan.id),
+            type="STANDARD",
+            role_arn=role.arn,
+            definition=text(plan.id),
+            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+                log_destination=log_group_arn.apply(lambda arn: f"{arn}:*"), include_execution_data=True, level="ALL",
+            ),
+            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
+            opts=pulumi.ResourceOptions(depends_on=[policy, observability]),
+        )
+    pulumi.export("migrationsTable", table.name)
+    exported: dict[str, Any] = {pid: m.arn for pid, m in machines.items()}
+    pulumi.export("migrationStateMachineArns", exported)
+    return machines
