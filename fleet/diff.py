@@ -21,6 +21,7 @@ from fleet.diffing import StackDiff, diff_documents, diff_resources
 from fleet.errors import InputError, InputErrors
 from fleet.inventory_cache import TreeHashes, documents_entry, load_inventory, lookup
 from fleet.loader import cell_files, load_fleet
+from fleet.model import Fleet
 from fleet.revisions import checkout
 
 HARNESS = Path(__file__).resolve().parent / "mocking.py"
@@ -107,11 +108,12 @@ def _patch(path: str, old: str, new: str, limit: int = 200) -> str:
     return "\n".join(lines)
 
 
-def _plan_waves(head_tree: Path) -> dict[str, str]:
+def _plan_waves(fleet: Fleet) -> dict[str, str]:
+    """cell -> wave at head, for grouping the blast radius (empty when the policy is invalid)."""
     from pipelines.waves import load_plan
 
     try:
-        plan = load_plan(load_fleet(head_tree), head_tree)
+        plan = load_plan(fleet)
     except InputErrors:
         return {}
     return {cell: wave.name for wave in plan.waves for cell in wave.cells}
@@ -164,7 +166,7 @@ def run_diff(
                 f"{name}: generated documents unavailable ({(folder / '_error.txt').read_text().strip()})"
                 for name, folder in docs.items() if (folder / "_error.txt").exists()
             )
-            waves = _plan_waves(head_tree)
+            waves = _plan_waves(head_fleet)
     ran = ran_head + ran_base
     return DiffResult(
         base=base,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from fleet.cli_common import REPO_ROOT, RootOption, emit
 from fleet.contract import DEFAULT_REGISTRY_TABLE
 from fleet.errors import InputError, InputErrors
 from fleet.loader import load_fleet
@@ -27,18 +27,8 @@ from pipelines.waves import load_plan
 stderr = Console(stderr=True)
 rollout_app = typer.Typer(help="Start and steer a rollout on AWS Step Functions.", no_args_is_help=True)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent  # the same default as fleet.cli.REPO_ROOT
-RootOption = Annotated[Path, typer.Option("--root", file_okay=False, help="Fleet repository (cells/, policies).")]
 RegionOption = Annotated[str, typer.Option("--region", envvar="AWS_REGION", help="Region of the control plane.")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")]
-
-
-def _emit(text: str, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.write(text)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
 
 
 def plan(
@@ -51,7 +41,7 @@ def plan(
     if output_format not in renderers:
         raise typer.BadParameter(f"--format must be one of {', '.join(renderers)}")
     the_plan = load_plan(load_fleet(root))
-    _emit(renderers[output_format](the_plan), out)
+    emit(renderers[output_format](the_plan), out)
     stderr.print(f"{len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
 
 
@@ -65,7 +55,7 @@ def pipeline(
     files = pipeline_files(load_pipeline_plan(load_fleet(root)), Targets(region=region, account=account))
     if out is None:
         combined = {Path(k).name: json.loads(v) for k, v in files.items() if k.endswith(".json")}
-        _emit(json.dumps(combined, sort_keys=True, indent=2) + "\n", None)
+        emit(json.dumps(combined, sort_keys=True, indent=2) + "\n", None)
     else:
         for relative, text in files.items():
             target = out / Path(relative).name
@@ -122,7 +112,7 @@ def start(
             account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
             state_machine_arn = Targets(region=region, account=account).machine_arn("rollout")
         arn = operator.start(the_plan, version, state_machine_arn, region=region, name=name, overrides=overrides)
-    _emit(arn + "\n", None)
+    emit(arn + "\n", None)
     stderr.print(f"started rollout of {version}: {len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
 
 
