@@ -98,6 +98,15 @@ def _function_url(name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
     return {"functionUrl": f"https://{name}.lambda-url.us-east-1.on.aws/", "urlId": name}
 
 
+def _lambda_function(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{inputs.get('name', name)}"
+    return {"invokeArn": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"}
+
+
+def _rest_api(name: str, _inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"executionArn": f"arn:aws:execute-api:us-east-1:123456789012:{name}-id"}
+
+
 def _api_stage(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {"invokeUrl": f"https://{name}.execute-api.us-east-1.amazonaws.com/{inputs.get('stageName', '')}"}
 
@@ -108,6 +117,8 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "aws:rds/cluster:Cluster": _rds_cluster,
     "aws:lambda/functionUrl:FunctionUrl": _function_url,
     "aws:apigateway/stage:Stage": _api_stage,
+    "aws:lambda/function:Function": _lambda_function,
+    "aws:apigateway/restApi:RestApi": _rest_api,
 }
 CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,

@@ -1,10 +1,13 @@
 """AWS target: an API Gateway REST API as an OpenAPI 3 document with integrations.
 
-Routed paths are `http_proxy` integrations to the cell router; the lifecycle headers are
-handed to the router as `x-edge-set-<name>` request headers, which it returns on the
-response (REST API proxy integrations cannot add response headers themselves). Sunset paths
-are `mock` integrations answering 410 with the headers. Every operation requires an API key
-(usage plans and stage throttling are set by the landing-zone stack).
+Routed paths are Lambda proxy (`aws_proxy`) integrations invoking the cell router, so the
+router is reachable only through the stage (no public function URL). Lambda proxy
+integrations ignore integration request parameters, so the per-route facts the router needs
+(handler path and lifecycle headers) travel as `router_routes(plan)`, a small table the stack
+puts in the router's environment; the router looks the event's `resource` up in it and adds
+the headers to its response. Sunset paths are `mock` integrations answering 410 with the
+headers. Every operation requires an API key (usage plans and stage throttling are set by
+the landing-zone stack).
 """
 
 from __future__ import annotations
@@ -16,33 +19,38 @@ from landing_zone.lifecycle import Action, EdgePlan, EdgeRoute
 
 METHODS = ("delete", "get", "patch", "post", "put")
 SECURITY = "api_key"
-SET_HEADER_PREFIX = "x-edge-set-"
+# Offline renderings (CLI, build) name the router by this placeholder; the stack passes the real one.
+PLACEHOLDER_FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:cellfleet-cell-router"
 
 
-def _header_params(route: EdgeRoute) -> dict[str, str]:
-    params = {"integration.request.header.x-edge-route": f"'{route.path}'"}
-    for name, value in route.headers:
-        params[f"integration.request.header.{SET_HEADER_PREFIX}{name.lower()}"] = f"'{value}'"
-    return params
+def lambda_invoke_uri(function_arn: str) -> str:
+    """The API Gateway integration URI that invokes a Lambda function (region taken from its ARN)."""
+    region = function_arn.split(":")[3]
+    return f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
 
 
-def _proxied(route: EdgeRoute, proxy: bool) -> dict[str, Any]:
-    uri = route.backend_url + ("/{proxy}" if proxy else "")
-    params = _header_params(route)
+def router_routes(plan: EdgePlan) -> dict[str, dict[str, Any]]:
+    """Routed path -> {"backend": handler path, "headers": [[name, value], ...]} for the cell router."""
+    return {
+        route.path: {"backend": route.backend_path, "headers": [list(h) for h in route.headers]}
+        for route in plan.exposed
+        if route.action is Action.ROUTE
+    }
+
+
+def _proxied(invoke_uri: str, proxy: bool) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "security": [{SECURITY: []}],
-        "responses": {"default": {"description": "the cell's answer, passed through"}},
+        "responses": {"default": {"description": "the cell's answer, passed through by the cell router"}},
         "x-amazon-apigateway-integration": {
-            "type": "http_proxy",
-            "httpMethod": "ANY",
-            "uri": uri,
+            "type": "aws_proxy",
+            "httpMethod": "POST",
+            "uri": invoke_uri,
             "passthroughBehavior": "when_no_match",
-            "requestParameters": params,
         },
     }
     if proxy:
         operation["parameters"] = [{"name": "proxy+", "in": "path", "required": True, "schema": {"type": "string"}}]
-        params["integration.request.path.proxy"] = "method.request.path.proxy"
     return operation
 
 
@@ -68,14 +76,17 @@ def _gone(route: EdgeRoute, proxy: bool) -> dict[str, Any]:
     return operation
 
 
-def openapi_document(plan: EdgePlan, title: str = "cellfleet-landing-zone") -> dict[str, Any]:
-    """The REST API definition for the compiled plan (pure)."""
+def openapi_document(
+    plan: EdgePlan, invoke_uri: str | None = None, title: str = "cellfleet-landing-zone"
+) -> dict[str, Any]:
+    """The REST API definition for the compiled plan (pure); `invoke_uri` is the router's Lambda invoke ARN."""
+    uri = invoke_uri or lambda_invoke_uri(PLACEHOLDER_FUNCTION_ARN)
     paths: dict[str, Any] = {}
     for route in plan.exposed:
-        build = _gone if route.action is Action.GONE else _proxied
         for proxy in (False, True):
             path = route.path + ("/{proxy+}" if proxy else "")
-            paths[path] = {method: build(route, proxy) for method in METHODS}
+            gone = route.action is Action.GONE
+            paths[path] = {method: _gone(route, proxy) if gone else _proxied(uri, proxy) for method in METHODS}
     return {
         "openapi": "3.0.1",
         "info": {

@@ -75,7 +75,7 @@ def render_nginx(plan: EdgePlan, listen: str = "8080") -> str:
         "    server_tokens off;",
         "    default_type application/json;",
         "    proxy_http_version 1.1;",
-        "    proxy_ssl_server_name on;  # SNI for https upstreams (e.g. a Lambda function URL)",
+        "    proxy_ssl_server_name on;  # SNI for https upstreams",
         "",
         f"    map {key} $cellfleet_api_key_ok {{",
         "        default 0;",

@@ -4,6 +4,11 @@ Config (namespace `cellfleet`): `gatewayAt` (YYYY-MM-DD, default today in UTC) p
 lifecycle day; `apiKeys` (comma-separated names, default `default`) the API keys to issue;
 `stageName` (default `live`); `routerTable` (default `cellfleet-customer-cells`).
 The readiness gate runs first: a version some cell lacks fails the preview.
+
+The cell router has no function URL: API Gateway invokes it through Lambda proxy
+integrations, allowed by a resource policy scoped to this API's stage, so every request
+passes the edge's API keys, usage plan and throttling. The day's route table
+(`render_aws.router_routes`) goes into the router's `EDGE_ROUTES` environment variable.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ from fleet.contract import CONFIG_NAMESPACE
 from fleet.model import Fleet
 from landing_zone.lifecycle import EdgePlan, compile_edge
 from landing_zone.readiness import declared_support, gate
-from landing_zone.render_aws import openapi_document
-from landing_zone.routes import RoutesFile, load_routes
+from landing_zone.render_aws import openapi_document, router_routes
+from landing_zone.routes import load_routes
 
 ROUTER_SOURCE = Path(__file__).resolve().parent / "cell_router.py"
 DEFAULT_ROUTER_TABLE = "cellfleet-customer-cells"
 ROUTER_NAME = "cellfleet-cell-router"
+ENV_BUDGET = 4096  # Lambda's limit on the total size of a function's environment variables
 
 
 def _lambda_role(table: aws.dynamodb.Table, log_group: aws.cloudwatch.LogGroup) -> aws.iam.Role:
@@ -62,7 +68,16 @@ def _lambda_role(table: aws.dynamodb.Table, log_group: aws.cloudwatch.LogGroup) 
     return role
 
 
-def _cell_router(table_name: str) -> tuple[aws.lambda_.Function, aws.lambda_.FunctionUrl, aws.dynamodb.Table]:
+def _router_environment(table_name: str, plan: EdgePlan) -> dict[str, str]:
+    routes = json.dumps(router_routes(plan), sort_keys=True, separators=(",", ":"))
+    variables = {"TABLE_NAME": table_name, "ACCOUNT_HEADER": "x-account-id", "CACHE_TTL": "60", "EDGE_ROUTES": routes}
+    size = sum(len(k) + len(v) for k, v in variables.items())
+    if size > ENV_BUDGET:
+        raise ValueError(f"the cell router's environment ({size} bytes) exceeds Lambda's {ENV_BUDGET}-byte limit")
+    return variables
+
+
+def _cell_router(table_name: str, plan: EdgePlan) -> tuple[aws.lambda_.Function, aws.dynamodb.Table]:
     table = aws.dynamodb.Table(
         "customer-cells",
         name=table_name,
@@ -82,33 +97,17 @@ def _cell_router(table_name: str) -> tuple[aws.lambda_.Function, aws.lambda_.Fun
         timeout=15,
         memory_size=256,
         code=pulumi.AssetArchive({"cell_router.py": pulumi.FileAsset(str(ROUTER_SOURCE))}),
-        environment=aws.lambda_.FunctionEnvironmentArgs(
-            variables={"TABLE_NAME": table.name, "ACCOUNT_HEADER": "x-account-id", "CACHE_TTL": "60"}
-        ),
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=_router_environment(table_name, plan)),
         opts=pulumi.ResourceOptions(depends_on=[log_group]),
     )
-    url = aws.lambda_.FunctionUrl("cell-router-url", function_name=function.name, authorization_type="NONE")
-    aws.lambda_.Permission(
-        "cell-router-url-invoke",
-        action="lambda:InvokeFunctionUrl",
-        function=function.name,
-        principal="*",
-        function_url_auth_type="NONE",
-    )
-    return function, url, table
+    return function, table
 
 
-def _edge(
-    routes: RoutesFile, plan: EdgePlan, router_url: pulumi.Output[str], stage_name: str, key_names: list[str]
-) -> pulumi.Output[str]:
-    def body(url: str) -> str:
-        routed = compile_edge(routes, plan.at, {name: url.rstrip("/") for name in plan.upstreams})
-        return json.dumps(openapi_document(routed), sort_keys=True)
-
+def _edge(plan: EdgePlan, router: aws.lambda_.Function, stage_name: str, key_names: list[str]) -> pulumi.Output[str]:
     api = aws.apigateway.RestApi(
         "edge",
         name="cellfleet-landing-zone",
-        body=router_url.apply(body),
+        body=router.invoke_arn.apply(lambda uri: json.dumps(openapi_document(plan, uri), sort_keys=True)),
         api_key_source="HEADER",
         put_rest_api_mode="overwrite",
         endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
@@ -119,6 +118,13 @@ def _edge(
         triggers={"body": api.body.apply(lambda b: hashlib.sha256((b or "").encode()).hexdigest())},
     )
     stage = aws.apigateway.Stage("edge-stage", rest_api=api.id, deployment=deployment.id, stage_name=stage_name)
+    aws.lambda_.Permission(
+        "cell-router-invoke",
+        action="lambda:InvokeFunction",
+        function=router.name,
+        principal="apigateway.amazonaws.com",
+        source_arn=pulumi.Output.concat(api.execution_arn, "/", stage.stage_name, "/*/*"),
+    )
     limit = plan.rate_limit
     aws.apigateway.MethodSettings(
         "edge-throttling",
@@ -154,10 +160,9 @@ def program(fleet: Fleet) -> None:
     plan = compile_edge(routes, at)
     gate(routes, plan, declared_support(fleet), fleet.ids)
     keys = [k.strip() for k in (config.get("apiKeys") or "default").split(",") if k.strip()]
-    function, url, table = _cell_router(config.get("routerTable") or DEFAULT_ROUTER_TABLE)
-    invoke_url = _edge(routes, plan, url.function_url, config.get("stageName") or "live", keys)
+    function, table = _cell_router(config.get("routerTable") or DEFAULT_ROUTER_TABLE, plan)
+    invoke_url = _edge(plan, function, config.get("stageName") or "live", keys)
     pulumi.export("edge_url", invoke_url)
     pulumi.export("cell_router_function", function.name)
-    pulumi.export("cell_router_url", url.function_url)
     pulumi.export("customer_cells_table", table.name)
     pulumi.export("gateway_at", at.isoformat())

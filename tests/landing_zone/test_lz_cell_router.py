@@ -1,4 +1,4 @@
-"""The cell router Lambda against moto's DynamoDB and a local stand-in cell endpoint."""
+"""The cell router Lambda (REST API proxy and function URL events) against moto's DynamoDB and a stand-in cell."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from moto import mock_aws
 
 import landing_zone.cell_router as router
 from landing_zone.cell_router import CellDirectory, route_request
+from landing_zone.lifecycle import Phase, compile_edge
+from landing_zone.render_aws import router_routes
+from landing_zone.routes import load_routes
 from tests.landing_zone.lz_servers import Backend, backend
+from tests.landing_zone.lz_support import DAY_SUNSET, REPO
 
 TABLE = "cellfleet-customer-cells"
 
@@ -109,3 +113,70 @@ def test_lambda_entry_point_reads_its_environment(table: Any, monkeypatch: pytes
     assert (first["statusCode"], second["statusCode"]) == (200, 200)
     assert router._directory is not None
     assert router._directory.lookups == 1
+
+
+def rest_event(resource: str, proxy: str | None, body: str | None = "hello", **headers: str) -> dict[str, Any]:
+    """An API Gateway REST API Lambda proxy (payload 1.0) event, as the edge sends it."""
+    base = resource.removesuffix("/{proxy+}")
+    return {
+        "resource": resource,
+        "path": base + (f"/{proxy}" if proxy else ""),
+        "httpMethod": "PUT",
+        "headers": {"X-Account-Id": "AC1", "Content-Type": "text/plain", **{k.replace("_", "-"): v for k, v in headers.items()}},
+        "multiValueQueryStringParameters": {"page": ["2"], "tag": ["a", "b"]},
+        "queryStringParameters": {"page": "2", "tag": "b"},
+        "pathParameters": {"proxy": proxy} if proxy else None,
+        "stageVariables": None,
+        "requestContext": {"resourcePath": resource, "httpMethod": "PUT", "stage": "live"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def edge_routes() -> dict[str, Any]:
+    return router_routes(compile_edge(load_routes(REPO), DAY_SUNSET))
+
+
+def test_rest_proxy_deprecated_route_gets_its_lifecycle_headers(table: Any, cell: Backend, edge_routes: dict[str, Any]) -> None:
+    deprecated = next(r for r in compile_edge(load_routes(REPO), DAY_SUNSET).exposed if r.path == "/v1/Calls")
+    assert deprecated.phase is Phase.DEPRECATED
+    request = rest_event("/v1/Calls/{proxy+}", "CA1", x_edge_set_sunset="forged")
+    reply = route_request(request, CellDirectory(table), "x-account-id", 5, edge_routes)
+    assert reply["statusCode"] == 200
+    assert {k: reply["headers"][k.lower()] for k, _ in deprecated.headers} == dict(deprecated.headers)
+    assert reply["headers"]["sunset"] == "Fri, 01 Jan 2027 00:00:00 GMT"  # not "forged": clients cannot set them
+    assert reply["isBase64Encoded"] is False
+    assert json.loads(reply["body"]) == {"path": "/voice/v1/calls/CA1?page=2&tag=a&tag=b"}
+    [received] = cell.received
+    assert (received.method, received.body) == ("PUT", b"hello")
+    assert not any(k.lower().startswith("x-edge-set-") for k in received.headers)
+
+
+def test_rest_proxy_active_route_exact_resource_has_no_lifecycle_headers(
+    table: Any, cell: Backend, edge_routes: dict[str, Any]
+) -> None:
+    reply = route_request(rest_event("/v2/Messages", None, body=None), CellDirectory(table), "x-account-id", 5, edge_routes)
+    assert reply["statusCode"] == 200
+    assert not {"deprecation", "sunset", "link"} & set(reply["headers"])
+    assert cell.received[0].path == "/sms/v2/messages?page=2&tag=a&tag=b"
+
+
+def test_rest_proxy_resource_outside_the_table_is_404(table: Any, cell: Backend, edge_routes: dict[str, Any]) -> None:
+    reply = route_request(rest_event("/v0/Messages/{proxy+}", "SM1"), CellDirectory(table), "x-account-id", 5, edge_routes)
+    assert reply["statusCode"] == 404
+    assert cell.received == []
+
+
+def test_lambda_entry_point_routes_rest_events_from_its_environment(
+    table: Any, cell: Backend, edge_routes: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("EDGE_ROUTES", json.dumps(edge_routes))
+    monkeypatch.setattr(router, "_directory", None)
+    monkeypatch.setattr(router, "_routes", None)
+    reply = router.handler(rest_event("/v1/Calls", None), None)
+    assert reply["statusCode"] == 200
+    assert reply["headers"]["deprecation"] == "@1775001600"
+    assert cell.received[0].path.startswith("/voice/v1/calls?")

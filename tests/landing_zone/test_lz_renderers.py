@@ -20,9 +20,10 @@ from moto import mock_aws
 from openapi_spec_validator import validate
 from ruamel.yaml import YAML
 
+from landing_zone.cell_router import resolve
 from landing_zone.gateway import render_all
 from landing_zone.lifecycle import EdgePlan, compile_edge, decide
-from landing_zone.render_aws import openapi_document
+from landing_zone.render_aws import PLACEHOLDER_FUNCTION_ARN, lambda_invoke_uri, openapi_document, router_routes
 from landing_zone.render_envoy import envoy_document
 from landing_zone.render_kong import kong_document
 from landing_zone.render_nginx import render_nginx
@@ -71,10 +72,12 @@ def test_openapi_imports_into_api_gateway(sample_routes: RoutesFile) -> None:
         for path in expected:
             assert sorted(resources[path]["resourceMethods"]) == ["DELETE", "GET", "PATCH", "POST", "PUT"]
         calls = client.get_integration(restApiId=api["id"], resourceId=resources["/v1/Calls/{proxy+}"]["id"], httpMethod="POST")
-        assert calls["type"] == "http_proxy"
-        assert calls["uri"] == "https://cell-router.cellfleet.internal/voice/v1/calls/{proxy}"
-        assert calls["requestParameters"]["integration.request.path.proxy"] == "method.request.path.proxy"
-        assert "integration.request.header.x-edge-set-sunset" in calls["requestParameters"]
+        assert (calls["type"], calls["httpMethod"]) == ("aws_proxy", "POST")
+        assert calls["uri"] == (
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+            f"{PLACEHOLDER_FUNCTION_ARN}/invocations"
+        )
+        assert not calls.get("requestParameters")  # ignored by Lambda proxy integrations: the router has the table
         gone = client.get_integration(restApiId=api["id"], resourceId=resources["/v0/Messages"]["id"], httpMethod="GET")
         assert gone["type"] == "mock"
         assert set(gone["integrationResponses"]) == {"410"}
@@ -152,16 +155,16 @@ def kong_decision(config: dict[str, Any], path: str) -> Decision:
     return "none", None
 
 
-def aws_decision(document: dict[str, Any], path: str) -> Decision:
-    """API Gateway: an exact resource wins over a greedy `{proxy+}` one."""
-    chosen: tuple[dict[str, Any], str] | None = None
+def aws_decision(document: dict[str, Any], path: str, routes: dict[str, Any]) -> Decision:
+    """API Gateway: an exact resource wins over a greedy `{proxy+}` one; the cell router maps it to a handler."""
+    chosen: tuple[dict[str, Any], str, str | None] | None = None
     for template, item in document["paths"].items():
         if template == path:
-            chosen = (item, "")
+            chosen = (item, template, None)
             break
         base = template.removesuffix("/{proxy+}")
         if base != template and path.startswith(base + "/") and len(path) > len(base) + 1:
-            chosen = (item, path[len(base) + 1 :])
+            chosen = (item, template, path[len(base) + 1 :])
     if chosen is None:
         return "none", None
     integration = chosen[0]["post"]["x-amazon-apigateway-integration"]
@@ -169,7 +172,10 @@ def aws_decision(document: dict[str, Any], path: str) -> Decision:
         assert integration["responses"]["default"]["statusCode"] == "410"
         return "gone", None
     assert chosen[0]["post"]["security"] == [{"api_key": []}]  # routed paths need a key
-    return "route", urlsplit(integration["uri"]).path.replace("{proxy}", chosen[1])
+    assert integration["uri"] == lambda_invoke_uri(PLACEHOLDER_FUNCTION_ARN)
+    resolved = resolve(routes, chosen[1], chosen[2])
+    assert resolved is not None
+    return "route", resolved[0]
 
 
 def reference_decision(plan: EdgePlan, path: str) -> Decision:
@@ -210,7 +216,7 @@ def test_all_targets_make_identical_routing_decisions(sample_routes: RoutesFile,
         "nginx": lambda p: nginx_decision(render_nginx(plan), p),
         "envoy": lambda p: envoy_decision(envoy_document(plan), p),
         "kong": lambda p: kong_decision(kong_document(plan), p),
-        "aws": lambda p: aws_decision(openapi_document(plan), p),
+        "aws": lambda p: aws_decision(openapi_document(plan), p, router_routes(plan)),
     }
     table = {path: {name: decide_for(path) for name, decide_for in targets.items()} for path in REQUESTS}
     disagreements = {path: row for path, row in table.items() if len(set(row.values())) != 1}
@@ -236,7 +242,7 @@ def test_targets_agree_on_generated_paths(sample_routes: RoutesFile, segments: l
     assert nginx_decision(nginx, path) == expected
     assert envoy_decision(envoy, path) == expected
     assert kong_decision(kong, path) == expected
-    assert aws_decision(aws, path) == expected
+    assert aws_decision(aws, path, router_routes(plan)) == expected
 
 
 _CACHE: dict[date, tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = {}

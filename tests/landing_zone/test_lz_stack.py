@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+import landing_zone.stack as lz_stack
 from fleet.loader import load_fleet
 from fleet.mocking import Inventory, Registered, run_program
 from fleet.stacks import program_for
+from landing_zone.cell_router import resolve
 from landing_zone.lifecycle import compile_edge
-from landing_zone.render_aws import openapi_document
+from landing_zone.render_aws import openapi_document, router_routes
 from landing_zone.routes import load_routes
 from tests.landing_zone.lz_support import DAY_SUNSET, REPO
 
@@ -30,13 +32,40 @@ def one(inventory: Inventory, type_: str) -> Registered:
     return found
 
 
-def test_rest_api_body_is_the_rendered_openapi_pointing_at_the_router(inventory: Inventory) -> None:
-    url = one(inventory, "aws:lambda/functionUrl:FunctionUrl").state["functionUrl"].rstrip("/")
+def test_rest_api_body_is_the_rendered_openapi_invoking_the_router(inventory: Inventory) -> None:
+    invoke_arn = one(inventory, "aws:lambda/function:Function").state["invokeArn"]
     api = one(inventory, "aws:apigateway/restApi:RestApi")
-    routes = load_routes(REPO)
-    expected = openapi_document(compile_edge(routes, DAY_SUNSET, {"cell_router": url}))
-    assert json.loads(api.inputs["body"]) == expected
+    expected = openapi_document(compile_edge(load_routes(REPO), DAY_SUNSET), invoke_arn)
+    body = json.loads(api.inputs["body"])
+    assert body == expected
     assert api.inputs["apiKeySource"] == "HEADER"
+    integrations = [op["x-amazon-apigateway-integration"] for item in body["paths"].values() for op in item.values()]
+    routed = [i for i in integrations if i["type"] != "mock"]
+    assert routed
+    assert all((i["type"], i["httpMethod"], i["uri"]) == ("aws_proxy", "POST", invoke_arn) for i in routed)
+
+
+def test_router_is_reachable_only_through_the_api_stage(inventory: Inventory) -> None:
+    assert inventory.of_type("aws:lambda/functionUrl:FunctionUrl") == []
+    api = one(inventory, "aws:apigateway/restApi:RestApi").state
+    function = one(inventory, "aws:lambda/function:Function")
+    [permission] = inventory.of_type("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "apigateway.amazonaws.com"
+    assert permission.inputs["action"] == "lambda:InvokeFunction"
+    assert permission.inputs["function"] == function.inputs["name"]
+    assert permission.inputs["sourceArn"] == f"{api['executionArn']}/live/*/*"
+    assert "functionUrlAuthType" not in permission.inputs
+    assert "cell_router_url" not in inventory.outputs
+
+
+def test_router_environment_carries_the_days_route_table(inventory: Inventory) -> None:
+    variables = one(inventory, "aws:lambda/function:Function").inputs["environment"]["variables"]
+    table = json.loads(variables["EDGE_ROUTES"])
+    assert table == router_routes(compile_edge(load_routes(REPO), DAY_SUNSET))
+    path, headers = resolve(table, "/v1/Calls/{proxy+}", "CA1") or ("", {})
+    assert path == "/voice/v1/calls/CA1"
+    assert headers["sunset"] == "Fri, 01 Jan 2027 00:00:00 GMT"
+    assert resolve(table, "/v0/Messages", None) is None  # past its sunset: the gateway answers 410 itself
 
 
 def test_stage_throttling_usage_plan_and_keys(inventory: Inventory) -> None:
@@ -69,8 +98,6 @@ def test_cell_router_lambda_table_and_least_privilege_role(inventory: Inventory)
     resources = [r for s in policy["Statement"] for r in s["Resource"]]
     assert "*" not in resources
     assert resources[0].startswith("arn:aws:mock:::table/")
-    url = one(inventory, "aws:lambda/functionUrl:FunctionUrl").inputs
-    assert url["authorizationType"] == "NONE"
 
 
 def test_outputs(inventory: Inventory) -> None:
@@ -84,3 +111,9 @@ def test_stack_refuses_a_version_some_cell_lacks(fleet_copy: Callable[..., Path]
     fleet = load_fleet(root)
     with pytest.raises(Exception, match="enterprise-us-hipaa"):
         run_program(program_for("landing-zone", fleet), stack="landing-zone", config=CONFIG)
+
+
+def test_route_table_too_big_for_the_lambda_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lz_stack, "ENV_BUDGET", 200)
+    with pytest.raises(ValueError, match="exceeds Lambda's 200-byte limit"):
+        lz_stack._router_environment("cellfleet-customer-cells", compile_edge(load_routes(REPO), DAY_SUNSET))
