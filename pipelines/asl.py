@@ -75,8 +75,8 @@ class State:
         out: JSON = {"Type": self.kind}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or value is False or value == ():
-                continue
+            if value is None or value == () or (f.name == "end" and value is False):
+                continue  # unset fields are absent; a `Result: false` of a Pass state is kept
             out[pascal(f.name)] = _plain(value)
         return out
 
