@@ -14,7 +14,8 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from fleet.model import Cell, Database, Engine, Fleet, Product, ServiceRelease, SizeProfile, Tier
-from pipelines.policy import DEFAULT_POLICY, RolloutPolicy, Selection, load_policy
+from fleet.yamlio import load_document
+from pipelines.policy import DEFAULT_POLICY, RolloutPolicy
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1")
 
@@ -68,13 +69,8 @@ def write_fleet(root: Path, size: int, *, enterprise_share: float = 0.1) -> list
 
 
 def synthetic_policy() -> RolloutPolicy:
-    """The packaged default policy, with the enterprise wave selecting by tier (no sample ids)."""
-    policy, _ = load_policy(DEFAULT_POLICY.parent.parent / "no-such-fleet")
-    waves = tuple(
-        w.model_copy(update={"select": Selection(tier=Tier.ENTERPRISE)}) if w.select.cells else w
-        for w in policy.waves
-    )
-    return policy.model_copy(update={"waves": waves})
+    """The packaged default policy (the seed's waves, enterprise selected by tier)."""
+    return RolloutPolicy.model_validate(load_document(DEFAULT_POLICY).data)
 
 
 PROJECT_CODE = ("fleet", "modules", "pipelines", "landing_zone", "migrations", "__main__.py", "Pulumi.yaml",

@@ -13,7 +13,7 @@ from fleet.parsing import Strict, parse_model
 from fleet.yamlio import Document, load_document
 
 POLICY_FILE = Path("pipelines") / "rollout.yaml"
-DEFAULT_POLICY = Path(__file__).resolve().parent / "rollout.yaml"
+DEFAULT_POLICY = Path(__file__).resolve().parent / "default-rollout.yaml"  # no fleet-specific ids
 
 
 class Selection(Strict):
