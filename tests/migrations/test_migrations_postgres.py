@@ -19,14 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from fleet.loader import load_fleet
 from fleet.model import Engine
 from migrations.commands import checks
 from migrations.loader import load_migration
-
-psycopg = pytest.importorskip("psycopg")
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATION = "2025-01-15-recipient-id-column"
@@ -40,7 +39,7 @@ def _bin(name: str) -> str:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     path = found[-1] if found else shutil.which(name)
     if path is None:
-        pytest.skip(f"PostgreSQL {name} not installed")
+        pytest.fail(f"PostgreSQL {name} not installed: run ./scripts/setup (Debian postgresql)")
     return path
 
 
