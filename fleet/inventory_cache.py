@@ -30,15 +30,12 @@ class TreeHashes:
     harness: Path
     _seen: dict[str, str | None] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The two entries the worker records besides files: the mock harness and the interpreter.
+        self._seen["<harness>"] = hashlib.sha256(self.harness.read_bytes()).hexdigest()
+        self._seen["<python>"] = sys.version
+
     def get(self, relative: str) -> str | None:
-        if relative == "<harness>":
-            relative_hash = self._seen.get(relative)
-            if relative_hash is None:
-                relative_hash = hashlib.sha256(self.harness.read_bytes()).hexdigest()
-                self._seen[relative] = relative_hash
-            return relative_hash
-        if relative == "<python>":
-            return sys.version
         if relative not in self._seen:
             path = self.tree / relative
             self._seen[relative] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
