@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pulumi
 
-from fleet.errors import InputErrors
 from fleet.stacks import StackError, run_stack
+from model.errors import InputErrors
 
 try:
     run_stack(pulumi.get_stack(), Path(__file__).resolve().parent)

@@ -1,7 +1,7 @@
 """`fleet diff` over synthetic fleets: the full diff (every cell re-run) and the cached no-op.
 
-    .venv/bin/python benchmarks/diff_scale.py                    # N = 200 and 1000, all cores
-    .venv/bin/python benchmarks/diff_scale.py --sizes 20 100     # quicker
+    .venv/bin/python -m benchmarks.diff_scale                    # N = 200 and 1000, all cores
+    .venv/bin/python -m benchmarks.diff_scale --sizes 20 100     # quicker
 
 For each N a throw-away repository (this project's code, N synthetic cells) is committed, the
 cell module is changed in the work tree (every cell's resources change), then:
@@ -20,17 +20,18 @@ import argparse
 import json
 import os
 import re
-import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from fleet.diff import run_diff  # noqa: E402 - after the path set-up
-from fleet.synthetic import commit_all, scaffold_repo, write_fleet  # noqa: E402
+from tests.support.synthetic import commit_all, scaffold_repo, write_fleet  # noqa: E402
+
+AT = date(2026, 6, 1)  # the documents' day: explicit, so runs on any date agree
 
 
 def measure(size: int, workers: int) -> dict[str, Any]:
@@ -45,14 +46,14 @@ def measure(size: int, workers: int) -> dict[str, Any]:
                                flags=re.MULTILINE))
 
         began = time.perf_counter()
-        full = run_diff(repo, "HEAD", cache=cache, jobs=workers)
+        full = run_diff(repo, "HEAD", cache=cache, jobs=workers, at=AT)
         full_seconds = time.perf_counter() - began
         began = time.perf_counter()
-        again = run_diff(repo, "HEAD", cache=cache, jobs=workers)
+        again = run_diff(repo, "HEAD", cache=cache, jobs=workers, at=AT)
         again_seconds = time.perf_counter() - began
         commit_all(repo, "module change")  # now head == base: nothing changed, everything cached
         began = time.perf_counter()
-        noop = run_diff(repo, "HEAD", cache=cache, jobs=workers)
+        noop = run_diff(repo, "HEAD", cache=cache, jobs=workers, at=AT)
         noop_seconds = time.perf_counter() - began
     if len(full.stacks) != size or len(again.stacks) != size or again.ran:
         raise SystemExit("the module change must change every cell, and the second run must be all cached")

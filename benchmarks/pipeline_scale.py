@@ -10,7 +10,7 @@ SMB, six regions; the packaged default policy with the enterprise wave selecting
   for the same run next to it: the model is checked, execution by execution), and from the
   per-cell model (`pipelines.history`) with the policy's real bake times beyond.
 
-Run: `.venv/bin/python benchmarks/pipeline_scale.py [--measure 10,50,200] [--json]`.
+Run: `.venv/bin/python -m benchmarks.pipeline_scale [--measure 10,50,200] [--json]`.
 Targets: the 10,000-cell definitions <= 128 KiB; every execution <= 25,000 events.
 """
 
@@ -22,17 +22,14 @@ import logging
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from fleet.synthetic import synthetic_fleet, synthetic_policy
 from pipelines import history
 from pipelines.definitions import definitions
 from pipelines.inputs import INPUT_QUOTA, rollout_input, wave_settings
 from pipelines.targets import Targets
-from pipelines.waves import Plan, plan_waves
+from pipelines.waves import Plan
+from tests.support.synthetic import synthetic_fleet, synthetic_plan
 
 SIZES = (10, 100, 1000, 10_000)
 FAST = {"bake_seconds": 2, "health_check_interval_seconds": 1, "deploy_timeout_seconds": 60}
@@ -69,7 +66,7 @@ def measure(plan: Plan, fleet_size: int, max_batch: int) -> dict[str, int]:
     """Run the rollout on moto and return events per execution (name suffix -> events)."""
     from moto import mock_aws
 
-    from pipelines import emulator as em
+    from tests.support import emulator as em
 
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     with mock_aws(config=em.EXECUTE):
@@ -109,11 +106,10 @@ def definition_row(plan: Plan) -> dict[str, Any]:
 
 
 def run(measure_sizes: list[int], max_batch: int) -> dict[str, Any]:
-    policy = synthetic_policy()
     rows = []
     checks = []
     for size in sorted({*SIZES, *measure_sizes}):
-        plan = plan_waves(synthetic_fleet(size), policy)
+        plan = synthetic_plan(synthetic_fleet(size))
         row: dict[str, Any] = {"cells": size, **definition_row(plan)}
         predicted = model(plan, None)  # the policy's real bake times and intervals
         row["model_largest_history"] = max(predicted.values())

@@ -1,8 +1,8 @@
 """Preview N synthetic cells offline under Pulumi's mocks: time per cell and memory, 1 and 2 processes.
 
-    .venv/bin/python benchmarks/preview_cells.py                 # N = 100 and 1000, 1 and 2 workers
-    .venv/bin/python benchmarks/preview_cells.py --sizes 20 200  # quicker
-    .venv/bin/python benchmarks/preview_cells.py --json out.json
+    .venv/bin/python -m benchmarks.preview_cells                 # N = 100 and 1000, 1 and 2 workers
+    .venv/bin/python -m benchmarks.preview_cells --sizes 20 200  # quicker
+    .venv/bin/python -m benchmarks.preview_cells --json out.json
 
 For each N a synthetic fleet (`fleet.synthetic`: 1 canary per 1,000, 10% enterprise, the rest SMB,
 across 6 regions) is written to a temporary fleet root and validated with the real loader. Every run happens in a
@@ -20,16 +20,14 @@ import argparse
 import json
 import multiprocessing
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
-from fleet.synthetic import write_fleet  # noqa: E402 - after the path set-up
+from tests.support.synthetic import write_fleet  # noqa: E402 - after the path set-up
 
 
 def _rss_mb() -> float:
@@ -44,10 +42,9 @@ def _peak_mb() -> float:
 
 def preview_worker(root: str, cell_ids: list[str]) -> dict[str, Any]:
     """Run in a fresh process: preview each cell; per-cell seconds, resource counts and memory."""
-    sys.path.insert(0, str(REPO_ROOT))
-    from fleet.loader import load_fleet
+    from fleet.inputs import load_fleet
     from fleet.mocking import new_event_loop
-    from modules.cell.build import preview_cell
+    from fleet.preview import preview_cell
 
     started = time.perf_counter()
     fleet = load_fleet(Path(root))

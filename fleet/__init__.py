@@ -1,1 +1,1 @@
-"""cellfleet: the fleet model, its loaders and the `python -m fleet` CLI."""
+"""cellfleet's tool: the one place that reads inputs, writes outputs, reads the clock, runs git and calls AWS."""

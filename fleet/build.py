@@ -1,59 +1,53 @@
-"""`fleet build`: every generated artefact of the fleet, written under one output folder.
+"""`fleet build`: every generated artefact of the fleet, as an explicit list of renderer calls.
 
-Each capability contributes one step: a pure function from the loaded inputs to
-files (relative path -> text) and summary rows. Only `write_build` does I/O.
+`render_documents` is pure (inputs and the day in, files out); `fleet diff` renders it at both
+revisions. The cell inventories come from the preview engine (`fleet.preview`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import date
 
-from fleet.model import Fleet
+from fleet.inputs import FleetInputs
+from landing_zone.gateway import RENDERERS, render_all
+from landing_zone.lifecycle import Action, compile_edge
+from landing_zone.readiness import declared_support, gate
+from migrations.runbook import render_runbook
+from model.jsonio import dumps
+from pipelines.render import pipeline_files
+from pipelines.targets import Targets
+
+BUILD_INFO = "build.json"
 
 
 @dataclass(frozen=True)
-class StepResult:
-    """What one build step produced: files under build/ and lines for the summary."""
+class Rendered:
+    """Files under build/ (relative path -> text) and one summary line per artefact kind."""
 
     files: dict[str, str]
-    summary: list[str] = field(default_factory=list)
+    summary: list[str]
 
 
-@dataclass(frozen=True)
-class BuildStep:
-    name: str
-    run: Callable[[Fleet], StepResult]
+def render_documents(inputs: FleetInputs, at: date) -> Rendered:
+    """The pipeline, the gateway configs for day `at` (after the readiness gate) and the runbooks."""
+    files: dict[str, str] = {BUILD_INFO: dumps({"at": at.isoformat(), "cells": len(inputs.fleet.cells)})}
+    summary: list[str] = []
 
+    pipeline = pipeline_files(inputs.plan, Targets())
+    files.update(pipeline)
+    sizes = ", ".join(f"{path.split('/')[-1]} {len(text):,} B" for path, text in sorted(pipeline.items())
+                      if path.endswith(".asl.json"))
+    summary.append(f"pipeline: {len(inputs.plan.waves)} waves, {len(inputs.plan.cell_order)} cells; {sizes}")
 
-def document_steps() -> list[BuildStep]:
-    """Steps that render fleet-wide documents (pipeline, gateway, runbooks…); each capability adds its own here.
+    edge = compile_edge(inputs.routes, at)
+    gate(inputs.routes, edge, declared_support(inputs.fleet), inputs.fleet.ids)
+    files.update({f"gateway/{name}": text for name, text in render_all(edge).items()})
+    counts = {a: sum(1 for r in edge.routes if r.action is a) for a in Action}
+    summary.append(f"gateway: edge on {at.isoformat()}: {counts[Action.ROUTE]} routed, {counts[Action.GONE]} gone (410), "
+                   f"{counts[Action.NONE]} not routed; targets: {', '.join(sorted(RENDERERS))}")
 
-    They are cheap and need no Pulumi run, so `fleet diff` regenerates them at both revisions.
-    """
-    from landing_zone.gateway import gateway_step
-    from migrations.build import runbooks_step
-    from pipelines.build import pipeline_step
-
-    return [gateway_step(), runbooks_step(), pipeline_step()]
-
-
-def steps() -> list[BuildStep]:
-    """Every build step in order: the per-cell inventories, then the documents."""
-    from modules.cell.build import inventory_step
-
-    return [inventory_step(), *document_steps()]
-
-
-def write_build(fleet: Fleet, out: Path) -> list[tuple[str, StepResult]]:
-    """Run every step and write its files under `out`; return the results for the summary."""
-    results = []
-    for step in steps():
-        result = step.run(fleet)
-        for relative, text in sorted(result.files.items()):
-            target = out / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        results.append((step.name, result))
-    return results
+    for migration in inputs.migrations:
+        files[f"runbooks/{migration.id}.md"] = render_runbook(migration)
+        summary.append(f"runbooks: {migration.id}: {len(migration.cells)} cells, {len(migration.phases)} phases")
+    return Rendered(files=files, summary=summary)

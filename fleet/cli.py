@@ -1,4 +1,4 @@
-"""`python -m fleet`: the one entry point for CI and people (see DESIGN.md, CLI contract).
+"""`fleet` / `python -m fleet`: the one Typer app, composed here (see DESIGN.md, CLI contract).
 
 Documents go to stdout or --out; human summaries to stderr. Exit 0 on success,
 1 on invalid input (one `path:line: field: message` line per problem), 2 on usage errors.
@@ -6,16 +6,22 @@ Documents go to stdout or --out; human summaries to stderr. Exit 0 on success,
 
 from __future__ import annotations
 
+import io
+import json
+import shutil
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from fleet.cli_common import REPO_ROOT, RootOption, emit
-from fleet.errors import InputError, InputErrors
-from fleet.loader import load_fleet
+from fleet.commands import gateway, migrate, rollout
+from fleet.inputs import load_fleet, load_inputs
+from fleet.options import REPO_ROOT, AtOption, RootOption, day, emit
+from model.errors import InputErrors
 
 app = typer.Typer(
     name="fleet",
@@ -26,6 +32,17 @@ app = typer.Typer(
 )
 stderr = Console(stderr=True)
 
+
+class PreviewFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+class DiffFormat(StrEnum):
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
 @app.callback()
 def _group() -> None:
     """cellfleet: validate, build, plan and roll out a fleet of cells."""
@@ -34,20 +51,78 @@ def _group() -> None:
 @app.command()
 def check(root: RootOption = REPO_ROOT) -> None:
     """Validate every input (cells, rollout policy, routes, migrations); one line per problem, exit 1 if any."""
-    from fleet.build import document_steps
+    inputs = load_inputs(root)
+    stderr.print(f"ok: {len(inputs.fleet.cells)} cells, {len(inputs.plan.waves)} waves, "
+                 f"{len(inputs.routes.config.routes)} routes, {len(inputs.migrations)} migrations valid")
+
+
+@app.command()
+def build(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)] = Path("build"),
+    at: AtOption = None,
+    root: RootOption = REPO_ROOT,
+) -> None:
+    """Check every input, then write every generated artefact for day --at under --out and print a summary."""
+    from fleet.build import render_documents
+    from fleet.preview import cell_inventories
+
+    when = day(at)
+    inputs = load_inputs(root)
+    rendered = render_documents(inputs, when)
+    inventories, counts = cell_inventories(inputs.fleet)
+    files = {**inventories, **rendered.files}
+    _remove_stale(out, files)
+    for relative, text in sorted(files.items()):
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    table = Table(title=f"fleet build for {when.isoformat()}: {len(inputs.fleet.cells)} cells -> {out}")
+    for column in ("cell", "tier", "region", "resources"):
+        table.add_column(column, justify="right" if column == "resources" else "left")
+    for cell in inputs.fleet.cells:
+        table.add_row(cell.id, cell.tier.value, cell.region, str(counts[cell.id]))
+    stderr.print(table)
+    stderr.print(f"cells: {len(counts)} inventories, {sum(counts.values())} resources")
+    for line in rendered.summary:
+        stderr.print(line)
+
+
+def _remove_stale(out: Path, files: dict[str, str]) -> None:
+    """Delete what an earlier build wrote that this one does not (a removed cell's inventory)."""
+    folders = {relative.split("/", 1)[0] for relative in files if "/" in relative}
+    for folder in sorted(folders):
+        for path in sorted((out / folder).rglob("*")) if (out / folder).is_dir() else []:
+            if path.is_file() and path.relative_to(out).as_posix() not in files:
+                path.unlink()
+
+
+@app.command()
+def preview(
+    cell: Annotated[str, typer.Argument(help="Cell id (a file cells/<cell-id>.yaml).")],
+    output_format: Annotated[PreviewFormat, typer.Option("--format", help="table or json.")] = PreviewFormat.TABLE,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the document here instead of stdout.")] = None,
+    root: RootOption = REPO_ROOT,
+) -> None:
+    """Run one cell's stack program offline under mocks and print its resource inventory."""
+    from fleet.inventory import inventory_document, key_properties, to_json
+    from fleet.preview import preview_cell
 
     fleet = load_fleet(root)
-    errors: list[InputError] = []
-    checked: list[str] = []
-    for step in document_steps():  # each step validates its own inputs while rendering (pure, cheap)
-        try:
-            step.run(fleet)
-            checked.append(step.name)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise InputErrors(errors)
-    stderr.print(f"ok: {len(fleet.cells)} cells valid; {', '.join(checked)} inputs valid")
+    if cell not in fleet:
+        raise typer.BadParameter(f"unknown cell {cell!r}; cells: {', '.join(fleet.ids)}", param_hint="CELL")
+    document = inventory_document(preview_cell(fleet.cell(cell)))
+    if output_format is PreviewFormat.JSON:
+        emit(to_json(document), out)
+        return
+    table = Table(title=f"stack {cell}: {document['resource_count']} resources")
+    for column in ("type", "name", "parent", "protect", "key properties"):
+        table.add_column(column, overflow="fold")
+    for entry in document["resources"]:
+        table.add_row(entry["type"], entry["name"], entry["parent"], "yes" if entry["protect"] else "", key_properties(entry))
+    width = shutil.get_terminal_size((200, 24)).columns if out is None and sys.stdout.isatty() else 200
+    console = Console(width=width, file=io.StringIO(), record=True)
+    console.print(table)
+    emit(console.export_text(), out)
 
 
 @app.command()
@@ -55,22 +130,22 @@ def diff(
     base: Annotated[str, typer.Option("--base", help="Git revision to compare against (e.g. origin/main).")],
     head: Annotated[str | None, typer.Option("--head", help="Git revision to compare (default: the working tree).")] = None,
     root: RootOption = REPO_ROOT,
-    output_format: Annotated[str, typer.Option("--format", help="markdown (PR comment) or json (CI matrix).")] = "markdown",
+    output_format: Annotated[DiffFormat, typer.Option("--format", help="markdown (PR comment) or json (CI matrix).")]
+    = DiffFormat.MARKDOWN,
     out: Annotated[Path | None, typer.Option("--out", help="Write the document here instead of stdout.")] = None,
+    at: AtOption = None,
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Inventory cache (default: ROOT/.fleet-cache).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-run every cell at both revisions.")] = False,
-    jobs: Annotated[int | None, typer.Option("--jobs", help="Worker processes (default: all cores).")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (default: all cores).")] = None,
 ) -> None:
     """Which cells and generated documents change between two revisions, offline, under Pulumi's mocks."""
     from fleet.diff import run_diff
     from fleet.diff_report import render_json, render_markdown
     from fleet.inventory_cache import DEFAULT_CACHE
 
-    if output_format not in {"markdown", "json"}:
-        raise typer.BadParameter("--format must be markdown or json")
     cache = None if no_cache else (cache_dir or root / DEFAULT_CACHE)
-    result = run_diff(root, base, head, cache=cache, jobs=jobs)
-    text = render_markdown(result) if output_format == "markdown" else render_json(result)
+    result = run_diff(root, base, head, cache=cache, jobs=jobs, at=day(at))
+    text = render_markdown(result) if output_format is DiffFormat.MARKDOWN else render_json(result)
     emit(text, out)
     stderr.print(
         f"{len(result.stacks)} of {len(result.tiers)} cells change, {len(result.documents)} documents; "
@@ -81,29 +156,17 @@ def diff(
 @app.command()
 def stacks(root: RootOption = REPO_ROOT) -> None:
     """Every Pulumi stack of the fleet (reserved stacks, then cells) as a JSON list, for CI matrices."""
-    import json
-
     from fleet.stacks import valid_stacks
 
     sys.stdout.write(json.dumps(valid_stacks(load_fleet(root))) + "\n")
 
 
-from fleet.preview import register as _register_preview  # noqa: E402 - the command module adds itself
-
-_register_preview(app)
-
-from landing_zone.cli import gateway_app as _gateway_app  # noqa: E402 - the gateway sub-app (issue 4)
-
-app.add_typer(_gateway_app, name="gateway")
-
-
-from migrations.cli import register as _register_migrations  # noqa: E402
-
-_register_migrations(app)
-
-from pipelines.cli import register as _register_pipelines  # noqa: E402 - plan, pipeline, rollout (issue 3)
-
-_register_pipelines(app)
+app.add_typer(gateway.gateway_app, name="gateway")
+app.command("runbook")(migrate.runbook)
+app.add_typer(migrate.migrate_app, name="migrate")
+app.command("plan")(rollout.plan)
+app.command("pipeline")(rollout.pipeline)
+app.add_typer(rollout.rollout_app, name="rollout")
 
 
 def main() -> None:

@@ -15,19 +15,22 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from fleet.diffing import StackDiff, diff_documents, diff_resources
-from fleet.errors import InputError, InputErrors
+from fleet.files import yaml_files
+from fleet.inputs import load_fleet, load_plan
 from fleet.inventory_cache import TreeHashes, documents_entry, load_inventory, lookup
-from fleet.loader import cell_files, load_fleet
-from fleet.model import Fleet
 from fleet.revisions import checkout
+from model.contract import CONTROL_PLANE_STACK, LANDING_ZONE_STACK
+from model.errors import InputError, InputErrors
+from model.fleet import CELLS_DIR
 
 HARNESS = Path(__file__).resolve().parent / "mocking.py"
 WORKER = Path(__file__).resolve().parent / "diff_worker.py"
 # Which stack deploys a generated document, by the document's top folder under build/.
-DOCUMENT_STACKS = {"pipeline": "control-plane", "runbooks": "control-plane", "gateway": "landing-zone"}
+DOCUMENT_STACKS = {"pipeline": CONTROL_PLANE_STACK, "runbooks": CONTROL_PLANE_STACK, "gateway": LANDING_ZONE_STACK}
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,8 @@ class DiffResult:
 
 
 def _cell_ids(tree: Path) -> list[str]:
-    folder = tree / "cells"
-    return [p.stem for p in cell_files(tree)] if folder.is_dir() else []
+    folder = tree / CELLS_DIR
+    return [p.stem for p in yaml_files(folder)] if folder.is_dir() else []
 
 
 def _chunks(items: list[str], parts: int) -> list[list[str]]:
@@ -108,18 +111,8 @@ def _patch(path: str, old: str, new: str, limit: int = 200) -> str:
     return "\n".join(lines)
 
 
-def _plan_waves(fleet: Fleet) -> dict[str, str]:
-    """cell -> wave at head, for grouping the blast radius (empty when the policy is invalid)."""
-    from pipelines.waves import load_plan
-
-    try:
-        plan = load_plan(fleet)
-    except InputErrors:
-        return {}
-    return {cell: wave.name for wave in plan.waves for cell in wave.cells}
-
-
-def _fill(tree: Path, cells: list[str], cache: Path, docs: Path, workers: int) -> tuple[dict[str, str | None], int]:
+def _fill(tree: Path, cells: list[str], cache: Path, docs: Path, workers: int,
+          at: date) -> tuple[dict[str, str | None], int]:
     """Cache entries of `cells` at `tree`, running the programs that have none; also renders the docs."""
     hashes = TreeHashes(tree, HARNESS)
     entries = {c: lookup(cache, c, hashes) for c in cells}
@@ -127,9 +120,9 @@ def _fill(tree: Path, cells: list[str], cache: Path, docs: Path, workers: int) -
     commands = [_worker(tree, "--cache", str(cache), "--cells", ",".join(chunk)) for chunk in _chunks(missing, workers)]
     if not docs.exists():
         if commands:
-            commands[0] += ["--documents", str(docs)]
+            commands[0] += ["--documents", str(docs), "--at", at.isoformat()]
         else:
-            commands.append(_worker(tree, "--documents", str(docs)))
+            commands.append(_worker(tree, "--documents", str(docs), "--at", at.isoformat()))
     entries.update(_run_workers(commands, workers))
     return entries, len(missing)
 
@@ -141,8 +134,9 @@ def run_diff(
     *,
     cache: Path | None = None,
     jobs: int | None = None,
+    at: date,
 ) -> DiffResult:
-    """Diff every cell and generated document between `base` and `head` (None: the working tree).
+    """Diff every cell and generated document (rendered for day `at`) between `base` and `head` (None: the working tree).
 
     Head runs first, so a base cell whose inputs are the same as at head is then a cache hit:
     a cold cache costs one run per unchanged cell, not two.
@@ -152,10 +146,11 @@ def run_diff(
         cache_dir = cache if cache is not None else Path(scratch) / "cache"
         with checkout(repo, base) as base_tree, checkout(repo, head) as head_tree:
             head_fleet = load_fleet(head_tree)  # an invalid head is an input error, not a diff
+            _, head_plan = load_plan(head_tree, head_fleet)
             head_cells, base_cells = list(head_fleet.ids), _cell_ids(base_tree)
-            docs = {"base": documents_entry(cache_dir, base_tree), "head": documents_entry(cache_dir, head_tree)}
-            head_entries, ran_head = _fill(head_tree, head_cells, cache_dir, docs["head"], workers)
-            base_entries, ran_base = _fill(base_tree, base_cells, cache_dir, docs["base"], workers)
+            docs = {"base": documents_entry(cache_dir, base_tree, at), "head": documents_entry(cache_dir, head_tree, at)}
+            head_entries, ran_head = _fill(head_tree, head_cells, cache_dir, docs["head"], workers, at)
+            base_entries, ran_base = _fill(base_tree, base_cells, cache_dir, docs["base"], workers, at)
             stacks, unchanged = _diff_cells(cache_dir, {"base": base_entries, "head": head_entries})
             docs_base, docs_head = _documents(docs["base"]), _documents(docs["head"])
             documents = tuple(
@@ -166,7 +161,7 @@ def run_diff(
                 f"{name}: generated documents unavailable ({(folder / '_error.txt').read_text().strip()})"
                 for name, folder in docs.items() if (folder / "_error.txt").exists()
             )
-            waves = _plan_waves(head_fleet)
+            waves = {cell: wave.name for wave in head_plan.waves for cell in wave.cells}
     ran = ran_head + ran_base
     return DiffResult(
         base=base,

@@ -7,20 +7,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from fleet.diff import DiffResult
 from fleet.diffing import StackDiff
+from model.jsonio import dumps
+from model.templating import load_templates
 
 KINDS = ("add", "update", "replace", "delete")
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    autoescape=False,  # noqa: S701 - Markdown, not HTML; table cells are escaped by `cell`
-)
 
 
 def _cell(value: Any, limit: int = 60) -> str:
@@ -42,9 +34,10 @@ def _summary(stack: StackDiff) -> str:
     return ", ".join(parts)
 
 
-_ENV.filters["cell"] = _cell
-_ENV.filters["code"] = lambda text: f"`{text}`"
-_ENV.filters["summary"] = _summary
+TEMPLATE = load_templates(  # Markdown: table cells are escaped by `_cell`
+    Path(__file__).resolve().parent / "templates", ("diff.md.j2",),
+    {"cell": _cell, "code": lambda text: f"`{text}`", "summary": _summary},
+)["diff.md.j2"]
 
 
 def blast_radius(result: DiffResult) -> list[dict[str, Any]]:
@@ -82,7 +75,7 @@ def render_markdown(result: DiffResult) -> str:
         "waves": result.waves,
         "notes": result.notes,
     }
-    return _ENV.get_template("diff.md.j2").render(**context)
+    return TEMPLATE.render(**context)
 
 
 def render_json(result: DiffResult) -> str:
@@ -106,4 +99,4 @@ def render_json(result: DiffResult) -> str:
         "documents": {d.path: d.status for d in result.documents},
         "unchanged_cells": result.unchanged,
     }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return dumps(doc)

@@ -17,6 +17,7 @@ import os
 import runpy
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +130,10 @@ def _programs(tree: Path) -> Callable[[str], Callable[[], None]]:
 
     The tree's own stack selection (`fleet.stacks.program_for`) with its fleet loaded once, so a
     worker does not re-read every cell file for each cell; `__main__.py` itself for a tree
-    without it.
+    of another layout.
     """
     try:
-        from fleet.loader import load_fleet
+        from fleet.inputs import load_fleet
         from fleet.stacks import program_for
 
         fleet = load_fleet(tree)
@@ -143,7 +144,7 @@ def _programs(tree: Path) -> Callable[[str], Callable[[], None]]:
             runpy.run_path(main, run_name="__main__")
 
         return lambda _stack: run_main
-    return lambda stack: program_for(stack, fleet)
+    return lambda stack: program_for(stack, tree, fleet)
 
 
 def run_cells(tree: Path, cells: list[str], harness_path: str, cache: Path) -> None:
@@ -160,24 +161,43 @@ def run_cells(tree: Path, cells: list[str], harness_path: str, cache: Path) -> N
         print(f"{cell}\t{entry_id(deps)}", flush=True)  # the orchestrator reads which entry each run wrote
 
 
-def render_documents(tree: Path, out: Path) -> None:
-    """Render the tree's document steps into `out/documents.json`; a failing step is noted, not fatal."""
-    out.mkdir(parents=True, exist_ok=True)
+def _rendered(tree: Path, at: str) -> tuple[dict[str, str], list[str]]:
+    """The tree's generated documents for day `at` (this layout, or the earlier one of build steps)."""
+    try:
+        from fleet.build import BUILD_INFO, render_documents
+        from fleet.inputs import load_inputs
+    except ImportError:
+        return _rendered_by_steps(tree)
+    try:
+        files = render_documents(load_inputs(tree), date.fromisoformat(at)).files
+    except Exception as exc:
+        return {}, [f"{type(exc).__name__}: {exc}".splitlines()[0][:500]]
+    return {path: text for path, text in files.items() if path != BUILD_INFO}, []
+
+
+def _rendered_by_steps(tree: Path) -> tuple[dict[str, str], list[str]]:
+    """Documents of a tree from before `fleet.build.render_documents` (its build steps)."""
     files: dict[str, str] = {}
     problems: list[str] = []
     try:
-        from fleet import build
-        from fleet.loader import load_fleet
+        from fleet import build, loader  # type: ignore[attr-defined]
 
-        fleet = load_fleet(tree)
-        steps = build.document_steps() if hasattr(build, "document_steps") else []
+        fleet = loader.load_fleet(tree)
+        steps = build.document_steps()  # type: ignore[attr-defined]
     except Exception as exc:
-        steps, problems = [], [f"{type(exc).__name__}: {exc}"]
+        return {}, [f"{type(exc).__name__}: {exc}"]
     for step in steps:
         try:
             files.update(step.run(fleet).files)
         except Exception as exc:
             problems.append(f"step {step.name}: {type(exc).__name__}: {exc}".splitlines()[0][:500])
+    return files, problems
+
+
+def render_documents(tree: Path, out: Path, at: str) -> None:
+    """Render the tree's documents into `out/documents.json`; a failure is noted, not fatal."""
+    out.mkdir(parents=True, exist_ok=True)
+    files, problems = _rendered(tree, at)
     if problems:
         (out / "_error.txt").write_text("; ".join(problems) + "\n", encoding="utf-8")
     (out / "documents.json").write_text(json.dumps(files, sort_keys=True), encoding="utf-8")
@@ -190,6 +210,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--cells", default="")
     parser.add_argument("--documents", type=Path)
+    parser.add_argument("--at", default="")
     args = parser.parse_args()
     tree = args.tree.resolve()
     sys.path[0] = str(tree)  # replace the script's own folder: only the tree's packages may be imported
@@ -198,7 +219,7 @@ def main() -> None:
     if cells:
         run_cells(tree, cells, args.harness, args.cache)
     if args.documents is not None:  # after the cells, so their recorded imports stay their own
-        render_documents(tree, args.documents)
+        render_documents(tree, args.documents, args.at)
 
 
 if __name__ == "__main__":

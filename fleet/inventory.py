@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from fleet.mocking import Inventory, Registered
+from model.jsonio import dumps
 
 # Properties worth a glance in the table view, per resource type (the JSON has all inputs).
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -72,7 +73,7 @@ def inventory_document(inventory: Inventory) -> dict[str, Any]:
 
 def to_json(document: Any) -> str:
     """The one serialisation of generated documents: sorted keys, 2-space indent, final newline."""
-    return json.dumps(document, sort_keys=True, indent=2) + "\n"
+    return dumps(document)
 
 
 def _lookup(properties: dict[str, Any], dotted: str) -> Any:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,6 @@ def tree_digest(tree: Path) -> str:
     return digest.hexdigest()
 
 
-def documents_entry(cache: Path, tree: Path) -> Path:
-    """Where the rendered documents of a tree with this content are (or will be) cached."""
-    return cache / DOCUMENTS / tree_digest(tree)
+def documents_entry(cache: Path, tree: Path, at: date) -> Path:
+    """Where the documents of a tree with this content, rendered for day `at`, are (or will be) cached."""
+    return cache / DOCUMENTS / f"{tree_digest(tree)}-{at.isoformat()}"

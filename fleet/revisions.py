@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from fleet.errors import InputError, InputErrors
+from model.errors import InputError, InputErrors
 
 
 def _git(repo: Path, *args: str) -> str:

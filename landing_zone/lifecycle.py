@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from http_sfv.item import Item as SfvItem
 
-from fleet.model import Product
-from landing_zone.routes import AfterSunset, RateLimit, Route, RoutesFile, RouteStatus
+from model.cells import Product
+from model.routes import AfterSunset, RateLimit, Route, RoutesFile, RouteStatus
 
 
 class Phase(StrEnum):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from fleet.errors import InputError, InputErrors
-from fleet.model import Fleet, Product
 from landing_zone.lifecycle import Action, EdgePlan
-from landing_zone.routes import RoutesFile
+from model.cells import Fleet, Product, api_version_key
+from model.errors import InputError, InputErrors
+from model.routes import RoutesFile
 
 # cell id -> service -> API versions the cell serves
 Support = Mapping[str, Mapping[str, tuple[str, ...]]]
@@ -23,20 +22,6 @@ Support = Mapping[str, Mapping[str, tuple[str, ...]]]
 def declared_support(fleet: Fleet) -> dict[str, dict[str, tuple[str, ...]]]:
     """What each cell of the fleet declares it runs."""
     return {c.id: {p.value: s.api_versions for p, s in c.services.items()} for c in fleet.cells}
-
-
-def registry_support(table: Any) -> dict[str, dict[str, tuple[str, ...]]]:
-    """Read every item of the registry table (a boto3 DynamoDB `Table`), paging through the scan."""
-    out: dict[str, dict[str, tuple[str, ...]]] = {}
-    kwargs: dict[str, Any] = {"ProjectionExpression": "cell_id, versions"}
-    while True:
-        page = table.scan(**kwargs)
-        for item in page.get("Items", []):
-            versions = item.get("versions") or {}
-            out[str(item["cell_id"])] = {str(k): tuple(sorted(str(v) for v in vs)) for k, vs in versions.items()}
-        if "LastEvaluatedKey" not in page:
-            return out
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +48,7 @@ def readiness(support: Support, service: Product, version: str, cells: tuple[str
 def status_table(routes: RoutesFile, support: Support, cells: tuple[str, ...] = ()) -> list[Readiness]:
     """Readiness of every service version the routes config names, sorted by service and version."""
     handlers = {(h.service, h.version) for h in map(routes.handler, routes.config.routes)}
-    wanted = sorted(handlers, key=lambda k: (k[0].value, int(k[1][1:])))
+    wanted = sorted(handlers, key=lambda k: (k[0].value, api_version_key(k[1])))
     return [readiness(support, s, v, cells) for s, v in wanted]
 
 

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from landing_zone.lifecycle import Action, EdgePlan, EdgeRoute
+from model.jsonio import dumps
 
 METHODS = ("delete", "get", "patch", "post", "put")
 SECURITY = "api_key"
@@ -103,4 +104,4 @@ def openapi_document(
 
 
 def render_aws(plan: EdgePlan) -> str:
-    return json.dumps(openapi_document(plan), sort_keys=True, indent=2) + "\n"
+    return dumps(openapi_document(plan))

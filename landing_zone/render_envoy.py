@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from landing_zone.lifecycle import Action, EdgePlan, EdgeRoute
+from model.jsonio import dumps
 
 LOCAL_RATELIMIT = "envoy.filters.http.local_ratelimit"
 LOCAL_RATELIMIT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
@@ -77,4 +78,4 @@ def envoy_document(plan: EdgePlan) -> dict[str, Any]:
 
 
 def render_envoy(plan: EdgePlan) -> str:
-    return json.dumps(envoy_document(plan), sort_keys=True, indent=2) + "\n"
+    return dumps(envoy_document(plan))

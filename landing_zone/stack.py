@@ -1,9 +1,7 @@
 """The `landing-zone` Pulumi stack: API Gateway edge + the cell router Lambda and its table.
 
-Config (namespace `cellfleet`): `gatewayAt` (YYYY-MM-DD, default today in UTC) picks the
-lifecycle day; `apiKeys` (comma-separated names, default `default`) the API keys to issue;
-`stageName` (default `live`); `routerTable` (default `cellfleet-customer-cells`).
-The readiness gate runs first: a version some cell lacks fails the preview.
+The tool (`fleet.stacks`) reads the stack's config, compiles the edge for the lifecycle day
+and runs the readiness gate; this module builds the resources from that plan.
 
 The cell router has no function URL: API Gateway invokes it through Lambda proxy
 integrations, allowed by a resource policy scoped to this API's stage, so every request
@@ -15,21 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from fleet.contract import CONFIG_NAMESPACE
-from fleet.model import Fleet
-from landing_zone.lifecycle import EdgePlan, compile_edge
-from landing_zone.readiness import declared_support, gate
+from landing_zone.lifecycle import EdgePlan
 from landing_zone.render_aws import openapi_document, router_routes
-from landing_zone.routes import load_routes
+from model.contract import DEFAULT_ROUTER_TABLE, ROUTER_KEY
+from model.iam import assume_role_policy
 
-ROUTER_SOURCE = Path(__file__).resolve().parent / "cell_router.py"
-DEFAULT_ROUTER_TABLE = "cellfleet-customer-cells"
 ROUTER_NAME = "cellfleet-cell-router"
 ENV_BUDGET = 4096  # Lambda's limit on the total size of a function's environment variables
 
@@ -37,15 +31,7 @@ ENV_BUDGET = 4096  # Lambda's limit on the total size of a function's environmen
 def _lambda_role(table: aws.dynamodb.Table, log_group: aws.cloudwatch.LogGroup) -> aws.iam.Role:
     role = aws.iam.Role(
         "cell-router-role",
-        assume_role_policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                ],
-            },
-            sort_keys=True,
-        ),
+        assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
     )
     aws.iam.RolePolicy(
         "cell-router-policy",
@@ -77,12 +63,22 @@ def _router_environment(table_name: str, plan: EdgePlan) -> dict[str, str]:
     return variables
 
 
-def _cell_router(table_name: str, plan: EdgePlan) -> tuple[aws.lambda_.Function, aws.dynamodb.Table]:
+@dataclass(frozen=True)
+class LandingZoneSettings:
+    """What the stack's config chooses, and where the router's code is."""
+
+    router_source: Path  # runtime/cell_router.py, shipped as the Lambda's code
+    key_names: tuple[str, ...] = ("default",)
+    stage_name: str = "live"
+    router_table: str = DEFAULT_ROUTER_TABLE
+
+
+def _cell_router(table_name: str, plan: EdgePlan, source: Path) -> tuple[aws.lambda_.Function, aws.dynamodb.Table]:
     table = aws.dynamodb.Table(
         "customer-cells",
         name=table_name,
-        attributes=[aws.dynamodb.TableAttributeArgs(name="account_id", type="S")],
-        hash_key="account_id",
+        attributes=[aws.dynamodb.TableAttributeArgs(name=ROUTER_KEY, type="S")],
+        hash_key=ROUTER_KEY,
         billing_mode="PAY_PER_REQUEST",
         point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
     )
@@ -96,14 +92,14 @@ def _cell_router(table_name: str, plan: EdgePlan) -> tuple[aws.lambda_.Function,
         role=role.arn,
         timeout=15,
         memory_size=256,
-        code=pulumi.AssetArchive({"cell_router.py": pulumi.FileAsset(str(ROUTER_SOURCE))}),
+        code=pulumi.AssetArchive({"cell_router.py": pulumi.FileAsset(str(source))}),
         environment=aws.lambda_.FunctionEnvironmentArgs(variables=_router_environment(table_name, plan)),
         opts=pulumi.ResourceOptions(depends_on=[log_group]),
     )
     return function, table
 
 
-def _edge(plan: EdgePlan, router: aws.lambda_.Function, stage_name: str, key_names: list[str]) -> pulumi.Output[str]:
+def _edge(plan: EdgePlan, router: aws.lambda_.Function, stage_name: str, key_names: tuple[str, ...]) -> pulumi.Output[str]:
     api = aws.apigateway.RestApi(
         "edge",
         name="cellfleet-landing-zone",
@@ -151,18 +147,11 @@ def _edge(plan: EdgePlan, router: aws.lambda_.Function, stage_name: str, key_nam
     return stage.invoke_url
 
 
-def program(fleet: Fleet) -> None:
-    """Pulumi program for the `landing-zone` stack (routes config read from the fleet's root)."""
-    config = pulumi.Config(CONFIG_NAMESPACE)
-    at_text = config.get("gatewayAt")
-    at = date.fromisoformat(at_text) if at_text else datetime.now(UTC).date()
-    routes = load_routes(fleet.root)
-    plan = compile_edge(routes, at)
-    gate(routes, plan, declared_support(fleet), fleet.ids)
-    keys = [k.strip() for k in (config.get("apiKeys") or "default").split(",") if k.strip()]
-    function, table = _cell_router(config.get("routerTable") or DEFAULT_ROUTER_TABLE, plan)
-    invoke_url = _edge(plan, function, config.get("stageName") or "live", keys)
+def build_landing_zone(plan: EdgePlan, settings: LandingZoneSettings) -> None:
+    """The edge for a gated plan: REST API, stage, keys and usage plan, the cell router and its table."""
+    function, table = _cell_router(settings.router_table, plan, settings.router_source)
+    invoke_url = _edge(plan, function, settings.stage_name, settings.key_names)
     pulumi.export("edge_url", invoke_url)
     pulumi.export("cell_router_function", function.name)
     pulumi.export("customer_cells_table", table.name)
-    pulumi.export("gateway_at", at.isoformat())
+    pulumi.export("gateway_at", plan.at.isoformat())

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from landing_zone.lifecycle import phase_at
-from landing_zone.routes import RoutesFile
+from model.cells import api_version_key
+from model.routes import RoutesFile
 
 COLUMNS = ("path", "handler", "deploy", "enable", "deprecate", "sunset", "today")
 
@@ -46,7 +47,7 @@ def timeline_rows(routes: RoutesFile, at: date) -> list[TimelineRow]:
                 phase=phase_at(route, at).value,
             )
         )
-    rows.sort(key=lambda r: (r.handler.split()[0], int(r.path.split("/")[1][1:]), r.path))
+    rows.sort(key=lambda r: (r.handler.split()[0], api_version_key(r.path.split("/")[1]), r.path))
     return rows
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from fleet.contract import alarm_prefix
-from fleet.model import Engine
 from migrations.lint import split_mysql
-from migrations.manifest import PhaseName, PhaseType
 from migrations.planner import MigrationPlan, PhasePlan
+from model.cells import Engine
+from model.contract import alarm_prefix
+from model.manifest import PhaseName, PhaseType
 
 MYSQL_OPTION_FILE = "/etc/cellfleet/mysql/{cell}.cnf"
 _ALTER = re.compile(r"^\s*ALTER\s+TABLE\s+(\S+)\s+(.*)$", re.IGNORECASE | re.DOTALL)
@@ -84,7 +85,7 @@ def _schema_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, engine: E
     return out
 
 
-def cell_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, script_texts: dict[str, str]) -> list[str]:
+def cell_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, script_texts: Mapping[str, str]) -> list[str]:
     """The exact commands that run `phase` on `cell`, between recording it running and complete."""
     engine = plan.engines[cell]
     body: list[str]

@@ -13,13 +13,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from fleet.model import Fleet
-from migrations.loader import load_all
 from migrations.orchestrator import definition
-from migrations.stores import DEFAULT_MIGRATIONS_TABLE
+from migrations.planner import MigrationPlan
+from model.contract import DEFAULT_MIGRATIONS_TABLE, MIGRATION_KEY, MIGRATION_RANGE_KEY
+from model.iam import assume_role_policy
 from pipelines.iam import definitions_policy, observability_policy
 from pipelines.targets import Targets
-from pipelines.waves import Plan
 
 NAME = "control-plane"
 
@@ -29,29 +28,26 @@ def machine_name(targets: Targets, migration_id: str) -> str:
 
 
 def build_orchestrators(
-    fleet: Fleet,
-    waves: Plan,
+    plans: list[MigrationPlan],
     targets: pulumi.Output[Targets],
     names: Targets,
-    assume_role_policy: str,
     log_group_arn: pulumi.Output[str],
 ) -> dict[str, aws.sfn.StateMachine]:
     """The migrations table, the orchestrators' role and one state machine per migration of the fleet."""
-    plans = load_all(fleet, waves)
     table = aws.dynamodb.Table(
         f"{NAME}-migrations",
         name=DEFAULT_MIGRATIONS_TABLE,
         billing_mode="PAY_PER_REQUEST",
-        hash_key="migration_id",
-        range_key="key",
-        attributes=[aws.dynamodb.TableAttributeArgs(name="migration_id", type="S"),
-                    aws.dynamodb.TableAttributeArgs(name="key", type="S")],
+        hash_key=MIGRATION_KEY,
+        range_key=MIGRATION_RANGE_KEY,
+        attributes=[aws.dynamodb.TableAttributeArgs(name=MIGRATION_KEY, type="S"),
+                    aws.dynamodb.TableAttributeArgs(name=MIGRATION_RANGE_KEY, type="S")],
         point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
         server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
         deletion_protection_enabled=True,
     )
     documents = targets.apply(lambda t: {p.id: definition(p, t, DEFAULT_MIGRATIONS_TABLE) for p in plans})
-    role = aws.iam.Role(f"{NAME}-migrations-role", assume_role_policy=assume_role_policy)
+    role = aws.iam.Role(f"{NAME}-migrations-role", assume_role_policy=assume_role_policy("states.amazonaws.com"))
     policy = aws.iam.RolePolicy(
         f"{NAME}-migrations-policy", role=role.id,
         policy=pulumi.Output.all(documents, targets).apply(

@@ -24,9 +24,10 @@ from sqlglot.errors import ParseError as GlotParseError
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
-from fleet.errors import InputError
-from fleet.model import Engine
-from migrations.manifest import PhaseName
+from migrations.planner import MigrationPlan
+from model.cells import Engine
+from model.errors import InputError
+from model.manifest import PhaseName
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -51,20 +52,6 @@ RULES: dict[str, str] = {
 }
 ALLOW = re.compile(r"fleet:allow\s+([A-Za-z0-9_-]+)")
 _VOLATILE = {"random", "gen_random_uuid", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval"}
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    path: str
-    line: int
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.rule}: {self.message}"
-
-    def as_error(self) -> InputError:
-        return InputError(self.path, self.line, self.rule, self.message)
 
 
 @dataclass(frozen=True)
@@ -103,19 +90,19 @@ class _Report:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.text = text
-        self.findings: list[Finding] = []
+        self.findings: list[InputError] = []
 
     def add(self, stmt: _Stmt | None, rule: str, message: str, line: int | None = None) -> None:
         if stmt is not None and rule in {m.group(1) for m in ALLOW.finditer(stmt.region)}:
             return
         where = line if line is not None else (stmt.line if stmt else 1)
-        self.findings.append(Finding(self.path, where, rule, f"{message} ({RULES[rule]})"))
+        self.findings.append(InputError(self.path, where, rule, f"{message} ({RULES[rule]})"))
 
     def unknown_allows(self) -> None:
         for match in ALLOW.finditer(self.text):
             if match.group(1) not in RULES:
                 line = _line_at(self.text, match.start())
-                self.findings.append(Finding(self.path, line, "unknown-rule", f"no rule named {match.group(1)!r}"))
+                self.findings.append(InputError(self.path, line, "unknown-rule", f"no rule named {match.group(1)!r}"))
 
 
 class _Timeouts:
@@ -400,7 +387,7 @@ def _lint_mysql(report: _Report, contract: bool) -> None:
         _mysql_statement(stmt, contract, timeouts, report)
 
 
-def lint_sql(text: str, engine: Engine, phase: PhaseName | str, path: str = "<sql>") -> list[Finding]:
+def lint_sql(text: str, engine: Engine, phase: PhaseName | str, path: str = "<sql>") -> list[InputError]:
     """Every finding of one script for one engine, as run in `phase`."""
     report = _Report(path, text)
     contract = PhaseName(phase) is PhaseName.CONTRACT
@@ -410,3 +397,13 @@ def lint_sql(text: str, engine: Engine, phase: PhaseName | str, path: str = "<sq
         _lint_mysql(report, contract)
     report.unknown_allows()
     return sorted(set(report.findings))
+
+
+def lint_plan(plan: MigrationPlan) -> list[InputError]:
+    """Problems in every SQL script the plan runs, each linted for its engine and phase."""
+    findings: list[InputError] = []
+    for phase in plan.phases:
+        for engine, path in phase.scripts.items():
+            if path.endswith(".sql"):
+                findings.extend(lint_sql(plan.texts[path], engine, phase.name, path))
+    return sorted(set(findings))

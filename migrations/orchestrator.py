@@ -18,19 +18,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrations.manifest import PhaseType
 from migrations.planner import MigrationPlan, PhasePlan, Step
-from migrations.stores import DEFAULT_MIGRATIONS_TABLE
-from pipelines.asl import NULL, Catch, Choice, ChoiceRule, Fail, Graph, Map, Pass, Succeed, Task, Wait
+from model.contract import (
+    DEFAULT_MIGRATIONS_TABLE,
+    DEPLOY_DETAIL_TYPE,
+    EVENT_SOURCE,
+    MIGRATION_DETAIL_TYPE,
+    MIGRATION_EVENT_SOURCE,
+)
+from model.manifest import PhaseType
+from pipelines.asl import (
+    DDB_PUT,
+    DDB_UPDATE,
+    EVENTS_WAIT,
+    NULL,
+    SNS_WAIT,
+    Catch,
+    Choice,
+    ChoiceRule,
+    Fail,
+    Graph,
+    Map,
+    Pass,
+    Succeed,
+    Task,
+    Wait,
+)
 from pipelines.definitions import retry
-from pipelines.targets import DEPLOY_DETAIL_TYPE, EVENT_SOURCE, Targets
+from pipelines.targets import Targets
 
-MIGRATION_DETAIL_TYPE = "CellMigrationRequested"
-MIGRATION_EVENT_SOURCE = "cellfleet.migrations"
-SNS_WAIT = "arn:aws:states:::sns:publish.waitForTaskToken"
-EVENTS_WAIT = "arn:aws:states:::events:putEvents.waitForTaskToken"
-DDB_UPDATE = "arn:aws:states:::dynamodb:updateItem"
-DDB_PUT = "arn:aws:states:::dynamodb:putItem"
 FAILED = "Migration failed"
 DONE = "Migration complete"
 

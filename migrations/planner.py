@@ -5,19 +5,21 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
+from pathlib import PurePosixPath
 
-from fleet.errors import InputError, InputErrors
-from fleet.model import Engine, Fleet, Tier
-from fleet.selectors import is_glob, resolve
-from fleet.yamlio import Document, dotted
-from migrations.manifest import PHASE_TYPES, Migration, Phase, PhaseName, PhaseType, RolloutStep
-from pipelines.waves import Plan, load_plan
+from model.cells import Engine, Fleet, Tier
+from model.errors import InputError, InputErrors
+from model.manifest import MIGRATIONS_DIR, PHASE_TYPES, Migration, Phase, PhaseName, PhaseType, RolloutStep
+from model.selectors import pick
+from model.yamldoc import Document
+from pipelines.waves import Plan
 
 DEFAULT_CHECKPOINT_INTERVAL = 10_000
-_DEPLOY_ESTIMATE = timedelta(minutes=15)
+SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,11 @@ class PhasePlan:
         return tuple(c for s in self.steps for c in s.cells)
 
     def step_of(self, cell_id: str) -> Step:
-        for step in self.steps:
-            if cell_id in step.cells:
-                return step
-        raise KeyError(cell_id)
+        return _step_index(self.steps)[cell_id]
+
+
+def _step_index(steps: tuple[Step, ...]) -> dict[str, Step]:
+    return {c: s for s in steps for c in s.cells}
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class MigrationPlan:
     phases: tuple[PhasePlan, ...]
     engines: dict[str, Engine]
     tiers: dict[str, Tier]
-    deploy_estimate: timedelta = _DEPLOY_ESTIMATE
+    deploy_estimate: timedelta
+    texts: Mapping[str, str] = field(default_factory=dict)  # script path (from the fleet root) -> its text
 
     @property
     def id(self) -> str:
@@ -99,12 +103,7 @@ class _Checker:
         self.errors: list[InputError] = []
 
     def add(self, loc: tuple[str | int, ...], message: str, field: str | None = None) -> None:
-        full = ("migration", "phases", *loc)
-        self.errors.append(self.doc.error(full, message, field or _field(full)))
-
-
-def _field(loc: tuple[str | int, ...]) -> str:
-    return dotted(loc)
+        self.errors.append(self.doc.error(("migration", "phases", *loc), message, field))
 
 
 def _check_order(phases: tuple[Phase, ...], check: _Checker) -> None:
@@ -159,36 +158,16 @@ def _check_keys(i: int, phase: Phase, check: _Checker) -> None:
 def _explicit_steps(i: int, rollout: tuple[RolloutStep, ...], fleet: Fleet, check: _Checker,
                     parallel: int | None) -> list[Step]:
     ids = list(fleet.ids)
-    taken: dict[str, int] = {}
+    taken: dict[str, str] = {}
     steps: list[Step] = []
     for k, entry in enumerate(rollout):
-        chosen: list[str] = []
-        bad = False
-        for j, pattern in enumerate(entry.cells):
-            loc = (i, "rollout", k, "cells", j)
-            if not is_glob(pattern):
-                if pattern not in ids:
-                    check.add(loc, f"unknown cell {pattern!r}")
-                    bad = True
-                elif pattern in taken:
-                    check.add(loc, f"cell {pattern!r} is already in step {taken[pattern] + 1}")
-                    bad = True
-                elif pattern in chosen:
-                    check.add(loc, f"cell {pattern!r} is listed twice")
-                    bad = True
-                else:
-                    chosen.append(pattern)
-                continue
-            matches = resolve([pattern], ids)
-            if not matches:
-                check.add(loc, f"{pattern!r} matches no cell")
-                bad = True
-            chosen.extend(m for m in matches if m not in taken and m not in chosen)
-        if not chosen and not bad:
+        picked = pick(entry.cells, ids, taken, ids)
+        for j, message in picked.problems:
+            check.add((i, "rollout", k, "cells", j), message)
+        if not picked.cells and not picked.problems:
             check.add((i, "rollout", k, "cells"), "selects no cell that an earlier step has not taken")
-        for cid in chosen:
-            taken[cid] = k
-        steps.append(Step(k, ", ".join(entry.cells), tuple(chosen), entry.wait, entry.requires_approval,
+        taken.update(dict.fromkeys(picked.cells, f"step {k + 1}"))
+        steps.append(Step(k, ", ".join(entry.cells), picked.cells, entry.wait, entry.requires_approval,
                           parallel or 0))
     left = [cid for cid in ids if cid not in taken]
     if left:
@@ -208,13 +187,23 @@ def _standard_steps(phase: Phase, waves: Plan) -> list[Step]:
             for cid in wave.cells:
                 steps.append(Step(len(steps), f"{wave.name} ({cid})", (cid,), wait, approval, 1))
             continue
-        limit = phase.parallel_cells if data else min(pol.max_concurrency, phase.parallel_cells or pol.max_concurrency)
+        limit = phase.parallel_cells if data else min(pol.concurrency, phase.parallel_cells or pol.concurrency)
         steps.append(Step(len(steps), wave.name, wave.cells, wait, approval, limit or 0))
     return steps
 
 
-def _scripts(i: int, phase: Phase, cells: tuple[str, ...], fleet: Fleet, root: Path,
-             check: _Checker) -> dict[Engine, str]:
+def script_problem(migration_id: str, path: str) -> str | None:
+    """Why `path` cannot be a script of the migration: it must be a plain file name under its folder."""
+    folder = f"{MIGRATIONS_DIR}/{migration_id}/"
+    parts = PurePosixPath(path).parts
+    if not path.startswith(folder) or len(parts) < 3 or not all(SCRIPT_NAME.match(p) for p in parts[2:]):
+        return (f"{path!r} must be a file under {folder} named with letters, digits, '.', '_' and '-' "
+                "(no '..', spaces or shell characters)")
+    return None
+
+
+def _scripts(i: int, phase: Phase, cells: tuple[str, ...], fleet: Fleet, migration_id: str,
+             texts: Mapping[str, str], check: _Checker) -> dict[Engine, str]:
     if phase.script is None or PHASE_TYPES[phase.name] is PhaseType.DEPLOYMENT:
         return {}
     used = [e for e in Engine if any(fleet.cell(c).database.engine is e for c in cells)]
@@ -229,7 +218,10 @@ def _scripts(i: int, phase: Phase, cells: tuple[str, ...], fleet: Fleet, root: P
             users = ", ".join(sorted(c for c in cells if fleet.cell(c).database.engine is engine))
             check.add((i, "script"), f"no script for {engine.value}, used by {users}")
     for engine, path in scripts.items():
-        if not (root / path).is_file():
+        problem = script_problem(migration_id, path)
+        if problem is not None:
+            check.add(locs[engine], problem)
+        elif path not in texts:
             check.add(locs[engine], f"script {path!r} does not exist")
     return {e: scripts[e] for e in Engine if e in scripts}
 
@@ -247,8 +239,12 @@ def _contract_approvals(i: int, phase: Phase, steps: list[Step], fleet: Fleet, c
                            f"({', '.join(enterprise)})", where)
 
 
-def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Plan | None = None) -> MigrationPlan:
-    """Resolve every phase into steps; InputErrors (located in the manifest) for every problem."""
+def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Plan,
+                   texts: Mapping[str, str]) -> MigrationPlan:
+    """Resolve every phase into steps; InputErrors (located in the manifest) for every problem.
+
+    `texts` holds the files of the migration's folder (path from the fleet root -> text).
+    """
     check = _Checker(doc)
     _check_order(migration.phases, check)
     phases: list[PhasePlan] = []
@@ -260,7 +256,6 @@ def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Pla
             rollout = "standard"
         steps: list[Step] = []
         if rollout == "standard":
-            waves = waves or load_plan(fleet)
             steps = _standard_steps(phase, waves)
         elif isinstance(rollout, tuple):
             parallel = phase.parallel_cells
@@ -268,7 +263,7 @@ def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Pla
         cells = tuple(c for s in steps for c in s.cells)
         if phase.name is PhaseName.CONTRACT:
             _contract_approvals(i, phase, steps, fleet, check)
-        scripts = _scripts(i, phase, cells, fleet, fleet.root, check)
+        scripts = _scripts(i, phase, cells, fleet, migration.id, texts, check)
         checkpoint = phase.checkpoint_interval
         if phase.type is PhaseType.DATA and checkpoint is None:
             checkpoint = DEFAULT_CHECKPOINT_INTERVAL
@@ -279,12 +274,13 @@ def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Pla
             previous_version = phase.version
     if check.errors:
         raise InputErrors(check.errors)
-    estimate = waves.policy.deploy_estimate if waves is not None else _DEPLOY_ESTIMATE
+    used = {path for phase in phases for path in phase.scripts.values()}
     return MigrationPlan(
         migration=migration,
         source=doc.shown,
         phases=tuple(phases),
         engines={c.id: c.database.engine for c in fleet.cells},
         tiers={c.id: c.tier for c in fleet.cells},
-        deploy_estimate=estimate,
+        deploy_estimate=waves.policy.deploy_estimate,
+        texts={path: text for path, text in texts.items() if path in used},
     )

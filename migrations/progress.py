@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrations.manifest import PhaseName
 from migrations.planner import MigrationPlan, PhasePlan
 from migrations.state import MigrationState, Status
 from migrations.transitions import blockers, can_rollback
+from model.manifest import PhaseName
 
 BAR_WIDTH = 20
 

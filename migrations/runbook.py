@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-from fleet.durations import format_duration
 from migrations.commands import cell_commands, checks, rollbacks
-from migrations.manifest import PhaseName, PhaseType
 from migrations.planner import MigrationPlan, PhasePlan
 from migrations.schedule import StepTime, default_start, estimate
+from model.durations import format_duration
+from model.manifest import PhaseName, PhaseType
+from model.templating import load_templates
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 PLACEHOLDER_CELL = "<cell>"
 
 
-def _env() -> Environment:
-    env = Environment(  # noqa: S701 - Markdown output, not HTML
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["duration"] = lambda d: format_duration(d) if d else "—"
-    env.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M")
-    return env
-
-
-def script_texts(plan: MigrationPlan, root: Path) -> dict[str, str]:
-    """The text of every script the plan names (the CLI and the build step read them)."""
-    return {p: (root / p).read_text(encoding="utf-8") for ph in plan.phases for p in ph.scripts.values()}
+TEMPLATE = load_templates(
+    Path(__file__).resolve().parent / "templates",
+    ("runbook.md.j2",),
+    {"duration": lambda d: format_duration(d) if d else "—", "when": lambda t: t.strftime("%Y-%m-%d %H:%M")},
+)["runbook.md.j2"]
 
 
 def _what(plan: MigrationPlan, phase: PhasePlan) -> str:
@@ -68,11 +56,11 @@ def _gantt(times: list[StepTime]) -> list[str]:
     return lines
 
 
-def _cell_row(plan: MigrationPlan, phase: PhasePlan, cell: str, texts: dict[str, str]) -> dict[str, Any]:
+def _cell_row(plan: MigrationPlan, phase: PhasePlan, cell: str, texts: Mapping[str, str]) -> dict[str, Any]:
     return {"id": cell, "engine": plan.engines[cell].value, "commands": cell_commands(plan, phase, cell, texts)}
 
 
-def _phase_view(plan: MigrationPlan, phase: PhasePlan, times: list[StepTime], texts: dict[str, str],
+def _phase_view(plan: MigrationPlan, phase: PhasePlan, times: list[StepTime], texts: Mapping[str, str],
                 cell: str | None) -> dict[str, Any]:
     before, after = checks(plan, phase)
     engines = [plan.engines[cell]] if cell else list(plan.engines_used)
@@ -103,7 +91,7 @@ def _phase_view(plan: MigrationPlan, phase: PhasePlan, times: list[StepTime], te
     }
 
 
-def runbook_context(plan: MigrationPlan, texts: dict[str, str], *, cell: str | None = None,
+def runbook_context(plan: MigrationPlan, texts: Mapping[str, str], *, cell: str | None = None,
                     start: datetime | None = None) -> dict[str, Any]:
     """Everything the template shows; pure."""
     times = estimate(plan, start or default_start(plan))
@@ -135,10 +123,9 @@ def runbook_context(plan: MigrationPlan, texts: dict[str, str], *, cell: str | N
     }
 
 
-def render_runbook(plan: MigrationPlan, texts: dict[str, str], *, cell: str | None = None,
-                   start: datetime | None = None) -> str:
+def render_runbook(plan: MigrationPlan, *, cell: str | None = None, start: datetime | None = None) -> str:
     """The runbook Markdown (per cell when `cell` is given)."""
     if cell is not None and cell not in plan.cells:
         raise KeyError(cell)
-    context = runbook_context(plan, texts, cell=cell, start=start)
-    return _env().get_template("runbook.md.j2").render(**context)
+    context = runbook_context(plan, plan.texts, cell=cell, start=start)
+    return TEMPLATE.render(**context)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from migrations.manifest import PhaseType
 from migrations.planner import MigrationPlan, PhasePlan, Step
+from model.manifest import PhaseType
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fleet.model import Tier
-from migrations.manifest import PhaseName
 from migrations.planner import MigrationPlan, PhasePlan
 from migrations.state import CellPhase, MigrationState, Status
+from model.cells import Tier
+from model.manifest import PhaseName
 
 
 class TransitionError(Exception):

@@ -9,11 +9,22 @@ either ends or goes on). Map processors are graphs themselves and are checked th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 JSON = dict[str, Any]
+
+# Service integrations the state machines call (the IAM policy is derived from these).
+INTEGRATION_PREFIX = "arn:aws:states:::"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+SNS_WAIT = "arn:aws:states:::sns:publish.waitForTaskToken"
+EVENTS_WAIT = "arn:aws:states:::events:putEvents.waitForTaskToken"
+DDB_GET = "arn:aws:states:::dynamodb:getItem"
+DDB_UPDATE = "arn:aws:states:::dynamodb:updateItem"
+DESCRIBE_ALARMS = "arn:aws:states:::aws-sdk:cloudwatch:describeAlarms"
+START_SYNC = "arn:aws:states:::states:startExecution.sync:2"
+DDB_PUT = "arn:aws:states:::dynamodb:putItem"
+
 
 _SPECIAL_KEYS = {"type_": "Type"}
 
@@ -292,6 +303,4 @@ class Graph:
         return total
 
 
-def dumps(definition: JSON) -> str:
-    """The one serialisation of a definition: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(definition, sort_keys=True, indent=2) + "\n"
+

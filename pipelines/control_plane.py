@@ -2,99 +2,76 @@
 
 State machines (logging + X-Ray tracing) with a role whose policy is derived from their own
 definitions; the deployment bus; SNS approvals and notifications topics; the DynamoDB cell
-registry (point-in-time recovery, encrypted); and the reference deployer: an EventBridge rule
-on `CellDeployRequested` starting a CodeBuild project that runs `pulumi up --stack <cell>`.
-
-Config (namespace `cellfleet`): `eventBus`, `approvalsTopic`, `notificationsTopic`,
-`registryTable` (contract defaults otherwise), `account` (default: the caller's account),
-`repository` (git URL the deployer builds from), `logRetentionDays` (default 90).
+registry (written by the cell stacks) and the rollout-state table (written by the pipeline
+only), both with point-in-time recovery and encryption; and the reference deployer: an
+EventBridge rule on `CellDeployRequested` starting a CodeBuild project that runs
+`pulumi up --stack <cell>`. The stack's config is read by the tool (`fleet.stacks`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from fleet.contract import (
-    CONFIG_NAMESPACE,
-    DEFAULT_APPROVALS_TOPIC,
-    DEFAULT_EVENT_BUS,
-    DEFAULT_NOTIFICATIONS_TOPIC,
-    DEFAULT_REGISTRY_TABLE,
-    REGISTRY_TABLE_KEY,
-)
-from fleet.model import Fleet
+from model.contract import CELL_KEY, DEPLOY_DETAIL_TYPE, EVENT_SOURCE, MACHINES
+from model.iam import assume_role_policy
 from pipelines import deployer
 from pipelines.definitions import definitions
 from pipelines.iam import definitions_policy, observability_policy
-from pipelines.targets import DEPLOY_DETAIL_TYPE, EVENT_SOURCE, MACHINES, Targets
+from pipelines.targets import Targets
 from pipelines.waves import Plan
 
 NAME = "control-plane"
 
 
-def _assume(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service},
-    }]}, sort_keys=True)
+@dataclass(frozen=True)
+class ControlPlaneSettings:
+    """What the stack's config chooses: the channel names (in `names`), the account, the deployer source."""
+
+    names: Targets  # names only; the account in it is a placeholder, ARNs come from `account`
+    account: pulumi.Input[str]
+    repository: str | None = None
+    log_retention_days: int = 90
 
 
-def targets_from_config(account: str, region: str) -> Targets:
-    config = pulumi.Config(CONFIG_NAMESPACE)
-    return Targets(
-        region=region,
-        account=account,
-        event_bus=config.get("eventBus") or DEFAULT_EVENT_BUS,
-        approvals_topic=config.get("approvalsTopic") or DEFAULT_APPROVALS_TOPIC,
-        notifications_topic=config.get("notificationsTopic") or DEFAULT_NOTIFICATIONS_TOPIC,
-        registry_table=config.get(REGISTRY_TABLE_KEY) or DEFAULT_REGISTRY_TABLE,
-    )
+@dataclass(frozen=True)
+class ControlPlane:
+    """What other parts of the control-plane stack build on (the migration orchestrators)."""
+
+    targets: pulumi.Output[Targets]
+    names: Targets
+    log_group_arn: pulumi.Output[str]
 
 
 def _definition_text(kind: str, documents: dict[str, Any]) -> str:
     return json.dumps(documents[kind], sort_keys=True)
 
 
-def program(fleet: Fleet) -> None:
-    """Pulumi program of the control-plane stack for `fleet`'s rollout plan."""
-    from pipelines.build import load_pipeline_plan
-
-    build(load_pipeline_plan(fleet), fleet)
-
-
-def build(plan: Plan, fleet: Fleet | None = None) -> None:
-    """The control plane for `plan`; with `fleet`, also the orchestrator of each of its migrations."""
-    config = pulumi.Config(CONFIG_NAMESPACE)
-    region = pulumi.Config("aws").get("region") or "us-east-1"
-    account: pulumi.Input[str] = config.get("account") or aws.get_caller_identity_output().account_id
-    targets_output = pulumi.Output.from_input(account).apply(lambda a: targets_from_config(a, region))
-    names = targets_from_config("000000000000", region)  # names only; ARNs come from targets_output
+def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPlane:
+    """The pipeline's machines, channels, tables and reference deployer for `plan`."""
+    names = settings.names
+    targets_output = pulumi.Output.from_input(settings.account).apply(
+        lambda account: dataclasses.replace(names, account=account))
 
     bus = aws.cloudwatch.EventBus(f"{NAME}-bus", name=names.event_bus)
     approvals = aws.sns.Topic(f"{NAME}-approvals", name=names.approvals_topic, kms_master_key_id="alias/aws/sns")
     notifications = aws.sns.Topic(f"{NAME}-notifications", name=names.notifications_topic,
                                   kms_master_key_id="alias/aws/sns")
-    registry = aws.dynamodb.Table(
-        f"{NAME}-registry",
-        name=names.registry_table,
-        billing_mode="PAY_PER_REQUEST",
-        hash_key="cell_id",
-        attributes=[aws.dynamodb.TableAttributeArgs(name="cell_id", type="S")],
-        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
-        deletion_protection_enabled=True,
-    )
-    retention = config.get_int("logRetentionDays") or 90
+    registry = _cell_table(f"{NAME}-registry", names.registry_table)  # written by the cell stacks
+    rollout_state = _cell_table(f"{NAME}-rollout-state", names.rollout_table)  # written by the pipeline only
+    retention = settings.log_retention_days
     logs = aws.cloudwatch.LogGroup(f"{NAME}-pipeline-logs", name=f"/aws/vendedlogs/states/{names.prefix}-pipeline",
                                    retention_in_days=retention)
 
     documents = targets_output.apply(lambda t: definitions(plan, t))
-    role = aws.iam.Role(f"{NAME}-pipeline-role", assume_role_policy=_assume("states.amazonaws.com"))
-    channels = [bus, approvals, notifications, registry]
+    role = aws.iam.Role(f"{NAME}-pipeline-role", assume_role_policy=assume_role_policy("states.amazonaws.com"))
+    channels = [bus, approvals, notifications, registry, rollout_state]
     policy = aws.iam.RolePolicy(
         f"{NAME}-pipeline-policy", role=role.id,
         policy=pulumi.Output.all(documents, targets_output).apply(
@@ -117,18 +94,30 @@ def build(plan: Plan, fleet: Fleet | None = None) -> None:
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
             opts=pulumi.ResourceOptions(depends_on=[policy, observability, *machines.values()]),
         )
-    project = _deployer(names, bus, targets_output, config.get("repository"), retention)
-    if fleet is not None:
-        from migrations.deploy import build_orchestrators
-
-        build_orchestrators(fleet, plan, targets_output, names, _assume("states.amazonaws.com"), logs.arn)
+    project = _deployer(names, bus, targets_output, settings.repository, retention)
     pulumi.export("eventBus", bus.name)
     pulumi.export("approvalsTopicArn", approvals.arn)
     pulumi.export("notificationsTopicArn", notifications.arn)
     pulumi.export("registryTable", registry.name)
+    pulumi.export("rolloutTable", rollout_state.name)
     pulumi.export("deployerProject", project.name)
     for kind, machine in machines.items():
         pulumi.export(f"{kind}StateMachineArn", machine.arn)
+    return ControlPlane(targets=targets_output, names=names, log_group_arn=logs.arn)
+
+
+def _cell_table(name: str, table_name: str) -> aws.dynamodb.Table:
+    """A table of one item per cell (registry or rollout state): PITR, encrypted, protected."""
+    return aws.dynamodb.Table(
+        name,
+        name=table_name,
+        billing_mode="PAY_PER_REQUEST",
+        hash_key=CELL_KEY,
+        attributes=[aws.dynamodb.TableAttributeArgs(name=CELL_KEY, type="S")],
+        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+        server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
+        deletion_protection_enabled=True,
+    )
 
 
 def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Output[Targets],
@@ -136,7 +125,7 @@ def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Outp
     """EventBridge rule -> CodeBuild project running the buildspec in `pipelines.deployer`."""
     logs = aws.cloudwatch.LogGroup(f"{NAME}-deployer-logs", name=f"/aws/codebuild/{names.prefix}-cell-deployer",
                                    retention_in_days=retention)
-    build_role = aws.iam.Role(f"{NAME}-deployer-role", assume_role_policy=_assume("codebuild.amazonaws.com"))
+    build_role = aws.iam.Role(f"{NAME}-deployer-role", assume_role_policy=assume_role_policy("codebuild.amazonaws.com"))
     machine_arns = targets.apply(lambda t: [t.machine_arn(kind) for kind in MACHINES])
     aws.iam.RolePolicy(
         f"{NAME}-deployer-policy", role=build_role.id,
@@ -172,7 +161,7 @@ def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Outp
         f"{NAME}-deploy-requested", event_bus_name=bus.name,
         event_pattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [DEPLOY_DETAIL_TYPE]}, sort_keys=True),
     )
-    events_role = aws.iam.Role(f"{NAME}-deployer-events-role", assume_role_policy=_assume("events.amazonaws.com"))
+    events_role = aws.iam.Role(f"{NAME}-deployer-events-role", assume_role_policy=assume_role_policy("events.amazonaws.com"))
     aws.iam.RolePolicy(
         f"{NAME}-deployer-events-policy", role=events_role.id,
         policy=project.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [

@@ -18,9 +18,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from model.contract import CELL_KEY, DEPLOY_DETAIL_TYPE, EVENT_SOURCE, RolloutStatus, alarm_prefix, wave_execution_name
 from pipelines.asl import (
+    DDB_GET,
+    DDB_UPDATE,
+    DESCRIBE_ALARMS,
+    EVENTS_WAIT,
     JSON,
     NULL,
+    SNS_PUBLISH,
+    SNS_WAIT,
+    START_SYNC,
     Catch,
     Choice,
     ChoiceRule,
@@ -34,16 +42,8 @@ from pipelines.asl import (
     Wait,
 )
 from pipelines.settings import wave_defaults
-from pipelines.targets import DEPLOY_DETAIL_TYPE, EVENT_SOURCE, Targets
+from pipelines.targets import Targets
 from pipelines.waves import Plan
-
-SNS_PUBLISH = "arn:aws:states:::sns:publish"
-SNS_WAIT = "arn:aws:states:::sns:publish.waitForTaskToken"
-EVENTS_WAIT = "arn:aws:states:::events:putEvents.waitForTaskToken"
-DDB_GET = "arn:aws:states:::dynamodb:getItem"
-DDB_UPDATE = "arn:aws:states:::dynamodb:updateItem"
-DESCRIBE_ALARMS = "arn:aws:states:::aws-sdk:cloudwatch:describeAlarms"
-START_SYNC = "arn:aws:states:::states:startExecution.sync:2"
 
 _THROTTLING = {
     "sns": ("SNS.ThrottledException", "SNS.ThrottlingException", "SNS.InternalErrorException"),
@@ -155,7 +155,7 @@ def rollout_definition(plan: Plan, targets: Targets) -> JSON:
             next=f"{wave.name}: run wave",
         ))
         graph.add(f"{wave.name}: run wave", start_child(
-            targets, "wave", f"{{}}-w{i}", "$$.Execution.Name",
+            targets, "wave", wave_execution_name("{}", i), "$$.Execution.Name",
             {
                 "version.$": "$.version",
                 "rollout.$": "$$.Execution.Name",
@@ -316,14 +316,14 @@ def wave_definition(targets: Targets) -> JSON:
 
 
 def _key() -> JSON:
-    return {"cell_id": {"S.$": "$.cell"}}
+    return {CELL_KEY: {"S.$": "$.cell"}}
 
 
 def _update(targets: Targets, expression: str, values: JSON, next_: str | None, **kw: Any) -> Task:
     return Task(
         resource=DDB_UPDATE,
         parameters={
-            "TableName": targets.registry_table,
+            "TableName": targets.rollout_table,
             "Key": _key(),
             "UpdateExpression": expression,
             "ExpressionAttributeNames": {"#status": "status"},
@@ -337,14 +337,14 @@ def _update(targets: Targets, expression: str, values: JSON, next_: str | None, 
     )
 
 
-def _status(value: str) -> JSON:
-    return {":status": {"S": value}}
+def _status(value: RolloutStatus) -> JSON:
+    return {":status": {"S": value.value}}
 
 
 def _read_registry(targets: Targets, next_: str) -> Task:
     return Task(
         resource=DDB_GET,
-        parameters={"TableName": targets.registry_table, "Key": _key(), "ConsistentRead": True},
+        parameters={"TableName": targets.rollout_table, "Key": _key(), "ConsistentRead": True},
         result_path="$.registry",
         retry=retry("dynamodb"),
         next=next_,
@@ -383,7 +383,7 @@ def _health_states(graph: Graph, healthy: str, *, bake_loop: bool, p: str = "") 
     graph.add(check, Task(
         resource=DESCRIBE_ALARMS,
         parameters={
-            "AlarmNamePrefix.$": "States.Format('cell-{}-', $.cell)",
+            "AlarmNamePrefix.$": f"States.Format('{alarm_prefix('{}')}', $.cell)",
             "StateValue": "ALARM",
             "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
         },
@@ -466,7 +466,7 @@ def _deploy_cell(targets: Targets) -> Graph:
         targets,
         "SET #status = :status, rollout_id = :rollout, target_version = :version, "
         "previous_version = :previous, updated_at = :at",
-        {**_status("deploying"), ":rollout": {"S.$": "$.rollout"}, ":version": {"S.$": "$.version"},
+        {**_status(RolloutStatus.DEPLOYING), ":rollout": {"S.$": "$.rollout"}, ":version": {"S.$": "$.version"},
          ":previous": {"S.$": "$.previous.version"}},
         "Deploy",
     ))
@@ -487,14 +487,15 @@ def _deploy_cell(targets: Targets) -> Graph:
     ))
     g.add("Mark deployed", _update(
         targets, "SET #status = :status, deployed_version = :version, updated_at = :at",
-        {**_status("baking"), ":version": {"S.$": "$.version"}}, "Bake each cell?",
+        {**_status(RolloutStatus.BAKING), ":version": {"S.$": "$.version"}}, "Bake each cell?",
     ))
     g.add("Bake each cell?", Choice(
         choices=(ChoiceRule(eq("$.settings.one_at_a_time", True), "Start cell bake"),), default="Deployed",
     ))
     g.add("Start cell bake", Pass(result={"seconds": 0}, result_path="$.bake", next="Check alarms"))
     _health_states(g, "Mark released", bake_loop=True)
-    g.add("Mark released", _update(targets, "SET #status = :status, updated_at = :at", _status("deployed"), "Deployed"))
+    g.add("Mark released", _update(targets, "SET #status = :status, updated_at = :at", _status(RolloutStatus.DEPLOYED),
+                                   "Deployed"))
     g.add("Cell failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     g.add("Deployed", Succeed())
     return g
@@ -510,7 +511,8 @@ def _health_cell() -> Graph:
 
 def _record_cell(targets: Targets) -> Graph:
     g = Graph(start_at="Record: mark released")
-    g.add("Record: mark released", _update(targets, "SET #status = :status, updated_at = :at", _status("deployed"), None))
+    g.add("Record: mark released", _update(targets, "SET #status = :status, updated_at = :at",
+                                           _status(RolloutStatus.DEPLOYED), None))
     return g
 
 
@@ -523,11 +525,12 @@ def _rollback_cell(targets: Targets) -> Graph:
         {"Variable": f"{item}.status.S", "IsPresent": True},
         {"Variable": f"{item}.previous_version.S", "IsPresent": True},
         {"Variable": f"{item}.rollout_id.S", "StringEqualsPath": "$.rollout"},
-        {"Or": [eq(f"{item}.status.S", s) for s in ("deploying", "baking", "deployed")]},
+        {"Or": [eq(f"{item}.status.S", s.value)
+                for s in (RolloutStatus.DEPLOYING, RolloutStatus.BAKING, RolloutStatus.DEPLOYED)]},
     ]}
     g.add("Touched by this rollout?", Choice(choices=(ChoiceRule(touched, "Mark rolling back"),), default="Untouched"))
     g.add("Untouched", Succeed())
-    g.add("Mark rolling back", _update(targets, "SET #status = :status, updated_at = :at", _status("rolling_back"),
+    g.add("Mark rolling back", _update(targets, "SET #status = :status, updated_at = :at", _status(RolloutStatus.ROLLING_BACK),
                                        "Roll back"))
     g.add("Roll back", _deploy_request(
         targets, "rollback", f"{item}.previous_version.S", "$.version", "Mark rolled back",
@@ -535,11 +538,11 @@ def _rollback_cell(targets: Targets) -> Graph:
     ))
     g.add("Mark rolled back", _update(
         targets, "SET #status = :status, deployed_version = :previous, updated_at = :at",
-        {**_status("rolled_back"), ":previous": {"S.$": f"{item}.previous_version.S"}}, "Rolled back",
+        {**_status(RolloutStatus.ROLLED_BACK), ":previous": {"S.$": f"{item}.previous_version.S"}}, "Rolled back",
     ))
     g.add("Rolled back", Succeed())
     g.add("Mark rollback failed", _update(targets, "SET #status = :status, updated_at = :at",
-                                          _status("rollback_failed"), "Rollback not confirmed"))
+                                          _status(RolloutStatus.ROLLBACK_FAILED), "Rollback not confirmed"))
     g.add("Rollback not confirmed", Succeed())
     return g
 

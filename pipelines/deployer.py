@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fleet.contract import CONFIG_NAMESPACE, RELEASE_KEY
+from model.contract import CONFIG_NAMESPACE, RELEASE_KEY
 
 # detail field -> environment variable of the build
 DETAIL_TO_ENV = {

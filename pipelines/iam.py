@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from pipelines.asl import INTEGRATION_PREFIX as PREFIX
 from pipelines.targets import Targets
 
 JSON = dict[str, Any]
-PREFIX = "arn:aws:states:::"
 
 
 def tasks(definition: JSON) -> Iterator[JSON]:

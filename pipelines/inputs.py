@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet.errors import InputError, InputErrors
+from model.errors import InputError, InputErrors
 from pipelines.history import MAX_BATCH, batch_size
 from pipelines.settings import check_overrides, effective, wave_defaults
 from pipelines.waves import Plan

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
-from fleet.durations import format_duration
+from model.durations import format_duration
+from model.jsonio import dumps
+from pipelines.definitions import definitions
+from pipelines.iam import definitions_policy
+from pipelines.targets import Targets
 from pipelines.waves import Plan, schedule
 
 
@@ -29,7 +32,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "name": wave.name,
             "cells": list(wave.cells),
             "one_at_a_time": wave.policy.one_at_a_time,
-            "max_concurrency": 1 if wave.policy.one_at_a_time else wave.policy.max_concurrency,
+            "max_concurrency": wave.policy.concurrency,
             "approval": wave.policy.approval,
             "notify_customers": wave.policy.notify_customers,
             "bake": {"min": format_duration(wave.policy.bake.min), "max": format_duration(wave.policy.bake.max)},
@@ -40,7 +43,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 
 def plan_json(plan: Plan) -> str:
-    return json.dumps(plan_document(plan), sort_keys=True, indent=2) + "\n"
+    return dumps(plan_document(plan))
 
 
 def plan_table(plan: Plan) -> str:
@@ -84,3 +87,13 @@ def plan_mermaid(plan: Plan, max_listed: int = 8) -> str:
     lines.append("  done([all cells on the release])")
     lines.append(f"  {previous} -->|healthy| done")
     return "\n".join(lines) + "\n"
+
+
+def pipeline_files(plan: Plan, targets: Targets) -> dict[str, str]:
+    """Relative path (under build/) -> text, for every pipeline artefact."""
+    docs = definitions(plan, targets)
+    files = {f"pipeline/{kind}.asl.json": dumps(doc) for kind, doc in docs.items()}
+    files["pipeline/iam-policy.json"] = dumps(definitions_policy(docs, targets))
+    files["pipeline/plan.json"] = plan_json(plan)
+    files["pipeline/plan.mmd"] = plan_mermaid(plan)
+    return files

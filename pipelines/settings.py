@@ -26,7 +26,7 @@ def wave_defaults(wave: Wave, deploy_timeout_seconds: int) -> dict[str, Any]:
         "wave": wave.name,
         "index": wave.index,
         "one_at_a_time": policy.one_at_a_time,
-        "max_concurrency": 1 if policy.one_at_a_time else policy.max_concurrency,
+        "max_concurrency": policy.concurrency,
         "approval": policy.approval,
         "notify_customers": policy.notify_customers,
         "channels": list(policy.notifications),

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleet.contract import (
+from model.contract import (
+    ALARM_GLOB,
     DEFAULT_APPROVALS_TOPIC,
     DEFAULT_EVENT_BUS,
     DEFAULT_NOTIFICATIONS_TOPIC,
+    DEFAULT_PREFIX,
     DEFAULT_REGISTRY_TABLE,
+    DEFAULT_ROLLOUT_TABLE,
 )
-
-DEPLOY_DETAIL_TYPE = "CellDeployRequested"
-EVENT_SOURCE = "cellfleet.pipeline"
-DEFAULT_PREFIX = "cellfleet"
-MACHINES = ("rollout", "wave", "batch")
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,8 @@ class Targets:
     event_bus: str = DEFAULT_EVENT_BUS
     approvals_topic: str = DEFAULT_APPROVALS_TOPIC
     notifications_topic: str = DEFAULT_NOTIFICATIONS_TOPIC
-    registry_table: str = DEFAULT_REGISTRY_TABLE
+    registry_table: str = DEFAULT_REGISTRY_TABLE  # the cells' declared facts (owned by the cell stacks)
+    rollout_table: str = DEFAULT_ROLLOUT_TABLE  # rollout state per cell (owned by the pipeline)
 
     def _arn(self, service: str, resource: str, *, regional: bool = True) -> str:
         region = self.region if regional else ""
@@ -70,9 +69,13 @@ class Targets:
     def registry_table_arn(self) -> str:
         return self.table_arn(self.registry_table)
 
+    @property
+    def rollout_table_arn(self) -> str:
+        return self.table_arn(self.rollout_table)
+
     def alarms_arn(self) -> str:
         """The cell alarms the health checks read (every name starts with `cell-`)."""
-        return self._arn("cloudwatch", "alarm:cell-*")
+        return self._arn("cloudwatch", f"alarm:{ALARM_GLOB}")
 
     @property
     def sync_rule_arn(self) -> str:

@@ -9,15 +9,14 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
-from fleet.errors import InputError, InputErrors
-from fleet.model import Cell, Fleet, Tier
-from fleet.selectors import is_glob, resolve
-from fleet.yamlio import Document
-from pipelines.policy import RolloutPolicy, WavePolicy, load_policy
+from model.cells import Cell, Fleet, Tier
+from model.errors import InputError, InputErrors
+from model.policy import RolloutPolicy, WavePolicy
+from model.selectors import Picked, pick
+from model.yamldoc import Document
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class Wave:
         """How many deploy rounds the wave needs (one per cell when one at a time)."""
         if self.policy.one_at_a_time:
             return len(self.cells)
-        return math.ceil(len(self.cells) / self.policy.max_concurrency)
+        return math.ceil(len(self.cells) / self.policy.concurrency)
 
     @property
     def bake_rounds(self) -> int:
@@ -45,12 +44,13 @@ class Wave:
 class Plan:
     waves: tuple[Wave, ...]
     policy: RolloutPolicy
+    _wave_of: dict[str, Wave] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_wave_of", {c: w for w in self.waves for c in w.cells})
 
     def wave_of(self, cell_id: str) -> Wave:
-        for wave in self.waves:
-            if cell_id in wave.cells:
-                return wave
-        raise KeyError(cell_id)
+        return self._wave_of[cell_id]
 
     @property
     def cell_order(self) -> tuple[str, ...]:
@@ -84,72 +84,45 @@ def spread_by_region(cells: list[Cell]) -> list[Cell]:
     return ordered
 
 
-def _select(wave: WavePolicy, fleet: Fleet, taken: set[str]) -> tuple[list[str], list[str]]:
-    """(cells for this wave, explicit ids that some earlier wave already took)."""
+def _select(wave: WavePolicy, fleet: Fleet, taken: dict[str, str]) -> Picked:
+    """The cells of one wave, from those no earlier wave took."""
     sel = wave.select
     pool = [c for c in fleet.cells if sel.tier is None or c.tier is sel.tier]
     if sel.cells is not None:
-        ids = [c.id for c in pool]
-        chosen: list[str] = []
-        for pattern in sel.cells:
-            for cid in resolve([pattern], ids):
-                if cid not in chosen:
-                    chosen.append(cid)
-        explicit = {p for p in sel.cells if not is_glob(p)}
-        clashes = [c for c in chosen if c in taken and c in explicit]
-        return [c for c in chosen if c not in taken], clashes
+        return pick(sel.cells, [c.id for c in pool], taken, fleet.ids)
     remaining = [c for c in pool if c.id not in taken]
     if sel.fraction is None:
-        return [c.id for c in sorted(remaining, key=lambda c: c.id)], []
+        return Picked(tuple(sorted(c.id for c in remaining)), ())
     want = math.ceil(sel.fraction * len(pool))
-    return [c.id for c in spread_by_region(remaining)[:want]], []
+    return Picked(tuple(c.id for c in spread_by_region(remaining)[:want]), ())
 
 
-def plan_waves(fleet: Fleet, policy: RolloutPolicy, doc: Document | None = None) -> Plan:
+def plan_waves(fleet: Fleet, policy: RolloutPolicy, doc: Document) -> Plan:
     """Assign every cell to exactly one wave; InputErrors (located in the policy) otherwise."""
-    def err(loc: tuple[str | int, ...], field: str, message: str) -> InputError:
-        if doc is None:
-            return InputError("pipelines/rollout.yaml", 1, field, message)
-        return doc.error(loc, message, field)
-
     errors: list[InputError] = []
-    taken: set[str] = set()
+    taken: dict[str, str] = {}
     waves: list[Wave] = []
     names: set[str] = set()
-    known = set(fleet.ids)
     for i, wave_policy in enumerate(policy.waves):
         loc: tuple[str | int, ...] = ("waves", i)
         if wave_policy.name in names:
-            errors.append(err((*loc, "name"), f"waves[{i}].name", f"duplicate wave name {wave_policy.name!r}"))
+            errors.append(doc.error((*loc, "name"), f"duplicate wave name {wave_policy.name!r}"))
         names.add(wave_policy.name)
-        for j, pattern in enumerate(wave_policy.select.cells or ()):
-            where, field = (*loc, "select", "cells", j), f"waves[{i}].select.cells[{j}]"
-            if not is_glob(pattern) and pattern not in known:
-                errors.append(err(where, field, f"unknown cell {pattern!r}"))
-            elif is_glob(pattern) and not resolve([pattern], known):
-                errors.append(err(where, field, f"{pattern!r} matches no cell"))
-        chosen, clashes = _select(wave_policy, fleet, taken)
-        for cid in clashes:
-            errors.append(err((*loc, "select"), f"waves[{i}].select", f"cell {cid} is already in an earlier wave"))
-        if not chosen:
-            errors.append(err((*loc, "select"), f"waves[{i}].select", f"wave {wave_policy.name!r} selects no cells"))
-        taken.update(chosen)
-        waves.append(Wave(index=i, name=wave_policy.name, cells=tuple(chosen), policy=wave_policy))
+        picked = _select(wave_policy, fleet, taken)
+        errors.extend(doc.error((*loc, "select", "cells", j), message) for j, message in picked.problems)
+        if not picked.cells:
+            errors.append(doc.error((*loc, "select"), f"wave {wave_policy.name!r} selects no cells"))
+        taken.update(dict.fromkeys(picked.cells, f"wave {wave_policy.name!r}"))
+        waves.append(Wave(index=i, name=wave_policy.name, cells=picked.cells, policy=wave_policy))
 
     if waves and not any(fleet.cell(c).tier is Tier.CANARY for c in waves[0].cells):
-        errors.append(err(("waves", 0, "select"), "waves[0].select", "the first wave must deploy the canary cell(s)"))
+        errors.append(doc.error(("waves", 0, "select"), "the first wave must deploy the canary cell(s)"))
     left = [cid for cid in fleet.ids if cid not in taken]
     if left:
-        errors.append(err(("waves",), "waves", f"cells in no wave: {', '.join(left)}"))
+        errors.append(doc.error(("waves",), f"cells in no wave: {', '.join(left)}"))
     if errors:
         raise InputErrors(errors)
     return Plan(waves=tuple(waves), policy=policy)
-
-
-def load_plan(fleet: Fleet, root: Path | None = None) -> Plan:
-    """The fleet's plan from its policy file (or the default policy)."""
-    policy, doc = load_policy(root or fleet.root)
-    return plan_waves(fleet, policy, doc)
 
 
 def schedule(plan: Plan) -> list[WaveSchedule]:

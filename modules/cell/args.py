@@ -14,14 +14,14 @@ from typing import Any
 
 import pulumi
 
-from fleet.contract import (
+from model.cells import Cell
+from model.contract import (
     DEFAULT_REGISTRY_REGION,
     error_rate_alarm,
     health_alarm,
     latency_alarm,
 )
-from fleet.model import Cell
-from fleet.registry import cell_facts
+from model.registry import cell_facts
 from modules.cell.profiles import (
     DB_LOG_EXPORTS,
     DB_PORTS,

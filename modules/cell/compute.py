@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from model.iam import EKS_CLUSTER_POLICIES, EKS_NODE_POLICIES, assume_role_policy
 from modules.cell.args import ComputeArgs
-from modules.cell.iam import EKS_CLUSTER_POLICIES, EKS_NODE_POLICIES, assume_role_policy
 
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from model.iam import assume_role_policy
 from modules.cell.args import NetworkArgs
-from modules.cell.iam import assume_role_policy
 
 
 @dataclass(frozen=True)

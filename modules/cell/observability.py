@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from model.contract import CELL_DIMENSION, METRIC_NAMESPACE
 from modules.cell.args import ObservabilityArgs
 
-METRIC_NAMESPACE = "Cellfleet/Product"
 PERIOD_SECONDS = 60
 EVALUATION_PERIODS = 5
 DATAPOINTS_TO_ALARM = 3
@@ -34,7 +34,7 @@ def _metric(query_id: str, metric: str, cell_id: pulumi.Input[str]) -> aws.cloud
         metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
             namespace=METRIC_NAMESPACE,
             metric_name=metric,
-            dimensions={"CellId": cell_id},
+            dimensions={CELL_DIMENSION: cell_id},
             period=PERIOD_SECONDS,
             stat="Sum",
         ),
@@ -76,7 +76,7 @@ def build_observability(
         alarm_description="p99 request latency (ms) above the rollout threshold",
         namespace=METRIC_NAMESPACE,
         metric_name="Latency",
-        dimensions={"CellId": cell_id},
+        dimensions={CELL_DIMENSION: cell_id},
         extended_statistic="p99",
         unit="Milliseconds",
         period=PERIOD_SECONDS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleet.model import Engine, SizeProfile, Tier
+from model.cells import Engine, SizeProfile, Tier
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from fleet.registry import HASH_KEY, to_item
+from model.contract import CELL_KEY
+from model.registry import to_item
 from modules.cell.args import CellArgs
 
 
@@ -33,7 +34,7 @@ def build_registration(
     return aws.dynamodb.TableItem(
         f"{name}-registry",
         table_name=args.table_name,
-        hash_key=HASH_KEY,
+        hash_key=CELL_KEY,
         item=pulumi.Output.json_dumps(item, sort_keys=True),
         opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet.model import Cell, Product
+from model.cells import Cell, Product
 from modules.cell.profiles import SIZES
 
 NAMESPACE = "product"

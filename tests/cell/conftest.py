@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from fleet.loader import load_fleet
+from fleet.inputs import load_fleet
 from fleet.mocking import Inventory, new_event_loop
-from fleet.model import Fleet
-from modules.cell.build import preview_cell
+from fleet.preview import preview_cell
+from model.cells import Fleet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

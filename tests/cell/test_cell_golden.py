@@ -6,7 +6,7 @@ import pytest
 
 from fleet.inventory import inventory_document, to_json
 from fleet.mocking import Inventory
-from tests.golden import assert_golden
+from tests.support.golden import assert_golden
 
 
 @pytest.mark.parametrize("cell_id", ["smb-us-1", "enterprise-us-hipaa"])
@@ -15,8 +15,8 @@ def test_inventory_matches_golden(cell_id: str, inventories: dict[str, Inventory
 
 
 def test_inventory_is_deterministic(inventories: dict[str, Inventory]) -> None:
-    from fleet.loader import load_fleet
-    from modules.cell.build import preview_cell
+    from fleet.inputs import load_fleet
+    from fleet.preview import preview_cell
     from tests.cell.conftest import REPO_ROOT
 
     again = preview_cell(load_fleet(REPO_ROOT).cell("smb-us-1"))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from ipaddress import ip_network
+from ipaddress import IPv4Network, ip_network
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from fleet.contract import alarm_prefix
-from fleet.loader import load_fleet
+from fleet.inputs import load_fleet
 from fleet.mocking import Inventory, Registered
-from fleet.model import Cell, Fleet, Tier
+from model.cells import Cell, Fleet, Tier
+from model.contract import alarm_prefix
 from modules.cell.component import TYPE_TOKEN
 from modules.cell.profiles import SIZES, TIERS
 from modules.cell.workloads import workload_manifests
@@ -187,7 +187,7 @@ def test_network_spans_zones_with_nat_per_az_for_enterprise(case: tuple[Cell, In
     assert len(zones) == cell.availability_zones
     assert all(z.startswith(cell.region) for z in zones)
     for subnet in subnets:
-        assert cell.vpc_cidr.supernet_of(ip_network(subnet.inputs["cidrBlock"]))
+        assert cell.vpc_cidr.supernet_of(cast(IPv4Network, ip_network(subnet.inputs["cidrBlock"])))
     nats = inventory.of_type("aws:ec2/natGateway:NatGateway")
     assert len(nats) == (cell.availability_zones if cell.tier is Tier.ENTERPRISE else 1)
     flow = one(inventory, "aws:ec2/flowLog:FlowLog")

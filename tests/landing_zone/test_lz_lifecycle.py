@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
 import pytest
-from http_sfv import Item
+from http_sfv.item import Item
 from requests.utils import parse_header_links
 
 from landing_zone.lifecycle import Action, Phase, compile_edge, decide, parse_overrides
-from landing_zone.routes import AfterSunset, RoutesFile
+from model.routes import AfterSunset, RoutesFile
 from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET
 
 

@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
 import pytest
-from http_sfv import Item
+from http_sfv.item import Item
 from requests.utils import parse_header_links
 
+from fleet.inputs import load_routes
 from landing_zone.lifecycle import Action, EdgePlan, EdgeRoute, Phase, compile_edge
-from landing_zone.routes import RateLimit, RoutesFile, load_routes
-from tests.landing_zone.lz_servers import Backend, Edge, backend, nginx_edge
+from model.routes import RateLimit, RoutesFile
 from tests.landing_zone.lz_support import DAY_SUNSET, REPO
+from tests.support.servers import Backend, Edge, backend, nginx_edge
 
 pytestmark = pytest.mark.slow
 

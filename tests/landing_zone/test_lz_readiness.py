@@ -13,14 +13,14 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from fleet.aws import registry_support
 from fleet.cli import app
-from fleet.contract import DEFAULT_REGISTRY_TABLE
-from fleet.errors import InputErrors
-from fleet.loader import load_fleet
-from fleet.model import Product
+from fleet.inputs import load_fleet, load_routes
 from landing_zone.lifecycle import compile_edge
-from landing_zone.readiness import declared_support, gate, readiness, registry_support, status_table
-from landing_zone.routes import load_routes
+from landing_zone.readiness import declared_support, gate, readiness, status_table
+from model.cells import Product
+from model.contract import DEFAULT_REGISTRY_TABLE
+from model.errors import InputErrors
 from tests.landing_zone.lz_support import DAY_SUNSET, REPO
 
 ENABLE_VIDEO_V2 = (

@@ -20,23 +20,23 @@ from moto import mock_aws
 from openapi_spec_validator import validate
 from ruamel.yaml import YAML
 
-from landing_zone.cell_router import resolve
 from landing_zone.gateway import render_all
 from landing_zone.lifecycle import EdgePlan, compile_edge, decide
 from landing_zone.render_aws import PLACEHOLDER_FUNCTION_ARN, lambda_invoke_uri, openapi_document, router_routes
 from landing_zone.render_envoy import envoy_document
 from landing_zone.render_kong import kong_document
 from landing_zone.render_nginx import render_nginx
-from landing_zone.routes import RoutesFile
-from tests.golden import assert_golden
+from model.routes import RoutesFile
+from runtime.cell_router import resolve
 from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET, REPO
+from tests.support.golden import assert_golden
 
 with warnings.catch_warnings():  # the generated Envoy models trip pydantic deprecation warnings on import
     warnings.simplefilter("ignore")
     import envoy_data_plane.envoy.extensions.filters.http.local_ratelimit.v3  # noqa: F401 - registers the Any type
     from envoy_data_plane.envoy.config.route.v3 import RouteConfiguration
 
-KONG_SCHEMA = REPO.parent / "shared" / "schemas" / "kong" / "kong_json_schema.json"
+KONG_SCHEMA = REPO / "tests" / "schemas" / "kong" / "kong_json_schema.json"
 Decision = tuple[str, str | None]  # ("route", backend path) | ("gone", None) | ("none", None)
 
 
@@ -98,6 +98,7 @@ def test_envoy_config_loads_into_typed_envoy_models(sample_routes: RoutesFile, a
     typed = RouteConfiguration.from_dict(document)  # unknown fields or wrong types raise
     assert typed.to_dict(casing=betterproto2.Casing.SNAKE) == document  # nothing was dropped
     first = typed.virtual_hosts[0].routes[0]
+    assert first.match is not None
     assert first.match.path_separated_prefix == "/v0/Messages"
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fleet.errors import InputErrors
-from landing_zone.routes import load_routes
+from fleet.files import load_document
+from model.errors import InputErrors
+from model.routes import parse_routes
 
 # Lines 1-11; a case appends more routes from line 12 on, or replaces a line.
 BASE = """\
@@ -202,7 +203,7 @@ def test_bad_routes_config_is_reported_with_file_and_line(tmp_path: Path, text: 
     path = tmp_path / "routes.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputErrors) as caught:
-        load_routes(tmp_path, path)
+        parse_routes(load_document(path, tmp_path))
     assert [str(e) for e in caught.value.errors] == sorted(expected)
 
 
@@ -213,4 +214,4 @@ def test_there_are_at_least_fifteen_bad_input_cases() -> None:
 def test_base_config_is_valid(tmp_path: Path) -> None:
     path = tmp_path / "routes.yaml"
     path.write_text(BASE, encoding="utf-8")
-    assert [r.path for r in load_routes(tmp_path, path).config.routes] == ["/v1/Messages"]
+    assert [r.path for r in parse_routes(load_document(path, tmp_path)).config.routes] == ["/v1/Messages"]

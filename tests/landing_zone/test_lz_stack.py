@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 import landing_zone.stack as lz_stack
-from fleet.loader import load_fleet
+from fleet.inputs import load_routes
 from fleet.mocking import Inventory, Registered, run_program
 from fleet.stacks import program_for
-from landing_zone.cell_router import resolve
 from landing_zone.lifecycle import compile_edge
 from landing_zone.render_aws import openapi_document, router_routes
-from landing_zone.routes import load_routes
+from runtime.cell_router import resolve
 from tests.landing_zone.lz_support import DAY_SUNSET, REPO
 
 CONFIG = {"cellfleet:gatewayAt": DAY_SUNSET.isoformat(), "cellfleet:apiKeys": "acme,globex", "aws:region": "us-east-1"}
@@ -23,8 +22,7 @@ CONFIG = {"cellfleet:gatewayAt": DAY_SUNSET.isoformat(), "cellfleet:apiKeys": "a
 
 @pytest.fixture(scope="module")
 def inventory() -> Inventory:
-    fleet = load_fleet(REPO)
-    return run_program(program_for("landing-zone", fleet), stack="landing-zone", config=CONFIG)
+    return run_program(program_for("landing-zone", REPO), stack="landing-zone", config=CONFIG)
 
 
 def one(inventory: Inventory, type_: str) -> Registered:
@@ -108,9 +106,8 @@ def test_outputs(inventory: Inventory) -> None:
 
 def test_stack_refuses_a_version_some_cell_lacks(fleet_copy: Callable[..., Path]) -> None:
     root = fleet_copy(lambda text: text.replace("    status: disabled\n", "    status: active\n"))
-    fleet = load_fleet(root)
     with pytest.raises(Exception, match="enterprise-us-hipaa"):
-        run_program(program_for("landing-zone", fleet), stack="landing-zone", config=CONFIG)
+        run_program(program_for("landing-zone", root), stack="landing-zone", config=CONFIG)
 
 
 def test_route_table_too_big_for_the_lambda_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.model import Engine
 from migrations.lint import lint_sql
+from model.cells import Engine
 
 PG = Engine.AURORA_POSTGRESQL
 MY = Engine.AURORA_MYSQL
@@ -66,7 +66,7 @@ MY_CASES = [
 
 
 def _rules(text: str, engine: Engine, phase: str) -> list[str]:
-    return [f.rule for f in lint_sql(text, engine, phase, "x.sql")]
+    return [f.field for f in lint_sql(text, engine, phase, "x.sql")]
 
 
 @pytest.mark.parametrize(("rule", "phase", "unsafe", "safe"), PG_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(PG_CASES)])
@@ -109,7 +109,7 @@ def test_only_a_comment_naming_the_rule_silences_it() -> None:
 
 def test_parse_errors_have_lines() -> None:
     findings = lint_sql(PG_T + "ALTER TABLE messages ADD COLUMN;\n", PG, "expand", "bad.sql")
-    assert [(f.line, f.rule) for f in findings] == [(3, "parse-error")]
+    assert [(f.line, f.field) for f in findings] == [(3, "parse-error")]
 
 
 def test_enough_cases() -> None:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet.errors import InputErrors
-from fleet.loader import load_fleet
-from migrations.loader import load_migration
+from model.errors import InputErrors
+from tests.support.fleets import migration_plan
 
 SAMPLE = "2025-01-15-recipient-id-column"
 M = f"migrations/{SAMPLE}/manifest.yaml"
@@ -72,7 +71,7 @@ HEAD = BASE[:BASE.index("    - name: expand")]
 def _errors(root: Path, text: str) -> list[str]:
     (root / M).write_text(text, encoding="utf-8")
     with pytest.raises(InputErrors) as info:
-        load_migration(load_fleet(root), SAMPLE)
+        migration_plan(root, SAMPLE)
     return [str(e) for e in info.value.errors]
 
 
@@ -155,7 +154,7 @@ def test_destructive_expand_script_is_refused_with_its_line(fleet_root: Path) ->
 
 def test_missing_manifest(fleet_root: Path) -> None:
     with pytest.raises(InputErrors) as info:
-        load_migration(load_fleet(fleet_root), "2025-02-01-nothing")
+        migration_plan(fleet_root, "2025-02-01-nothing")
     assert [str(e) for e in info.value.errors] == [
         "migrations/2025-02-01-nothing/manifest.yaml:1: (file): no migration '2025-02-01-nothing': "
         "migrations/2025-02-01-nothing/manifest.yaml does not exist"]
@@ -163,7 +162,7 @@ def test_missing_manifest(fleet_root: Path) -> None:
 
 def test_base_manifest_is_valid(fleet_root: Path) -> None:
     (fleet_root / M).write_text(BASE, encoding="utf-8")
-    plan = load_migration(load_fleet(fleet_root), SAMPLE)
+    plan = migration_plan(fleet_root, SAMPLE)
     assert [s.label for s in plan.phase("expand").steps] == ["canary-*", "smb-*", "enterprise-*"]
 
 

@@ -11,20 +11,21 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.config import DefaultConfig
 
-from fleet.loader import load_fleet
-from migrations.loader import load_migration
-from migrations.orchestrator import MIGRATION_EVENT_SOURCE, definition, execution_input
+from fleet.stores import DynamoStore, table_definition
+from migrations.orchestrator import definition, execution_input
 from migrations.planner import MigrationPlan
 from migrations.progress import render_text, status_view
 from migrations.state import Status
-from migrations.stores import DynamoStore, table_definition
-from pipelines import moto_parity
-from pipelines.targets import EVENT_SOURCE, Targets
+from model.contract import EVENT_SOURCE, MIGRATION_EVENT_SOURCE
+from pipelines.targets import Targets
+from tests.support import moto_parity
+from tests.support.fleets import migration_plan
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATION = "2025-01-15-recipient-id-column"
-EXECUTE = {"stepfunctions": {"execute_state_machine": True}}
+EXECUTE: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
 REGION = "us-east-1"
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def plan() -> MigrationPlan:
-    return load_migration(load_fleet(REPO), MIGRATION)
+    return migration_plan(REPO, MIGRATION)
 
 
 def _queue(sqs: Any, name: str) -> tuple[str, str]:

@@ -22,10 +22,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from fleet.loader import load_fleet
-from fleet.model import Engine
-from migrations.commands import checks
-from migrations.loader import load_migration
+from migrations.commands import Check, checks
+from model.cells import Engine
+from tests.support.fleets import migration_plan
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATION = "2025-01-15-recipient-id-column"
@@ -82,6 +81,11 @@ def _psql(dsn: str, script: Path) -> None:
                    capture_output=True)
 
 
+def _sql(check: Check, engine: Engine) -> str:
+    assert check.sql is not None
+    return check.sql[engine]
+
+
 def _scalar(conn: Any, sql: str) -> int:
     with conn.cursor() as cur:
         cur.execute(sql)
@@ -89,7 +93,7 @@ def _scalar(conn: Any, sql: str) -> int:
 
 
 def test_expand_backfill_check_contract_on_real_postgresql(server: str) -> None:
-    plan = load_migration(load_fleet(REPO), MIGRATION)
+    plan = migration_plan(REPO, MIGRATION)
     before = {p.name.value: checks(plan, p)[0] for p in plan.phases}
     after = {p.name.value: checks(plan, p)[1] for p in plan.phases}
     pg = Engine.AURORA_POSTGRESQL
@@ -99,7 +103,7 @@ def test_expand_backfill_check_contract_on_real_postgresql(server: str) -> None:
         conn.execute("INSERT INTO messages (to_phone, body) SELECT '+1555' || lpad(g::text, 7, '0'), 'hi' "
                      "FROM generate_series(1, 2500) g")
         sql_checks = [c for c in before["expand"] if c.sql]
-        assert [_scalar(conn, c.sql[pg]) for c in sql_checks] == [int(c.expect) for c in sql_checks]
+        assert [_scalar(conn, _sql(c, pg)) for c in sql_checks] == [int(c.expect) for c in sql_checks]
 
         _psql(server, FOLDER / "expand.postgresql.sql")
         _psql(server, FOLDER / "expand.postgresql.sql")  # re-runnable
@@ -126,14 +130,14 @@ def test_expand_backfill_check_contract_on_real_postgresql(server: str) -> None:
         # the runbook's checks before contract: no NULLs, new equals old on every row
         gates = [c for c in before["contract"] if c.sql]
         assert len(gates) == 2
-        assert [_scalar(conn, c.sql[pg]) for c in gates] == [0, 0]
+        assert [_scalar(conn, _sql(c, pg)) for c in gates] == [0, 0]
         _psql(server, FOLDER / "contract.postgresql.sql")
         assert [_scalar(conn, c.sql[pg]) for c in after["contract"] if c.sql] == [0]
         assert _scalar(conn, "SELECT count(*) FROM messages WHERE recipient_id LIKE '+1555%'") == 2501
 
 
 def test_checks_catch_an_incomplete_backfill(server: str) -> None:
-    plan = load_migration(load_fleet(REPO), MIGRATION)
+    plan = migration_plan(REPO, MIGRATION)
     gates = [c for c in checks(plan, plan.phase("contract"))[0] if c.sql]
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS messages, fleet_migration_checkpoints")
@@ -142,4 +146,4 @@ def test_checks_catch_an_incomplete_backfill(server: str) -> None:
         _psql(server, FOLDER / "expand.postgresql.sql")
         conn.execute("UPDATE messages SET recipient_id = to_phone WHERE id <= 7")
         conn.execute("UPDATE messages SET recipient_id = 'wrong' WHERE id = 1")
-        assert [_scalar(conn, c.sql[Engine.AURORA_POSTGRESQL]) for c in gates] == [3, 4]
+        assert [_scalar(conn, _sql(c, Engine.AURORA_POSTGRESQL)) for c in gates] == [3, 4]

@@ -9,10 +9,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fleet.cli import app
-from fleet.loader import load_fleet
-from migrations.loader import load_migration
-from migrations.runbook import render_runbook, script_texts
-from tests.golden import assert_golden
+from fleet.inputs import load_fleet
+from migrations.runbook import render_runbook
+from tests.support.fleets import migration_plan
+from tests.support.golden import assert_golden
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATION = "2025-01-15-recipient-id-column"
@@ -61,8 +61,11 @@ def test_thirty_cell_fleet_orders_cells_and_shows_every_wait_and_approval(tmp_pa
         for eng in ("postgresql", "mysql"):
             (folder / f"{name}.{eng}.sql").write_text((src / f"{name}.{eng}.sql").read_text())
     (folder / "backfill.py").write_text("print('backfill')\n")
-    scripts = lambda n: (f"        aurora-postgresql: migrations/{mid}/{n}.postgresql.sql\n"  # noqa: E731
-                         f"        aurora-mysql: migrations/{mid}/{n}.mysql.sql\n")
+
+    def scripts(n: str) -> str:
+        return (f"        aurora-postgresql: migrations/{mid}/{n}.postgresql.sql\n"
+                f"        aurora-mysql: migrations/{mid}/{n}.mysql.sql\n")
+
     (folder / "manifest.yaml").write_text(
         f"migration:\n  id: {mid}\n  description: from_phone -> sender_id\n"
         "  change: {table: messages, columns: {to_phone: recipient_id}}\n  phases:\n"
@@ -76,8 +79,8 @@ def test_thirty_cell_fleet_orders_cells_and_shows_every_wait_and_approval(tmp_pa
         "        - {cells: [canary-*], wait: 24h}\n        - {cells: [smb-*], wait: 48h}\n"
         "        - {cells: [enterprise-*], wait: 1w, requires_approval: true}\n")
     fleet = load_fleet(tmp_path)
-    plan = load_migration(fleet, mid)
-    text = render_runbook(plan, script_texts(plan, tmp_path), start=datetime(2025, 3, 1, 9, tzinfo=UTC))
+    plan = migration_plan(tmp_path, mid)
+    text = render_runbook(plan, start=datetime(2025, 3, 1, 9, tzinfo=UTC))
     tiers = {c.id: c.tier.value for c in fleet.cells}
     rank = {"canary": 0, "smb": 1, "enterprise": 2}
     for phase in plan.phases:

@@ -13,19 +13,18 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from fleet.cli import app
-from fleet.loader import load_fleet
-from fleet.model import Tier
-from migrations.loader import load_migration
+from fleet.stores import DynamoStore, JsonStore, StaleStateError, table_definition
 from migrations.planner import MigrationPlan
 from migrations.progress import render_text, status_view
 from migrations.state import MigrationState, Status
-from migrations.stores import DynamoStore, JsonStore, StaleStateError, table_definition
 from migrations.transitions import TransitionError, advance, approve, can_rollback, fail, rollback
+from model.cells import Tier
+from tests.support.fleets import migration_plan
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATION = "2025-01-15-recipient-id-column"
 AT = "2025-01-15T10:00:00Z"
-PLAN = load_migration(load_fleet(REPO), MIGRATION)
+PLAN = migration_plan(REPO, MIGRATION)
 
 
 def _run_phase(plan: MigrationPlan, state: MigrationState, phase: str) -> MigrationState:

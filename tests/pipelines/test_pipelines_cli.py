@@ -12,11 +12,12 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from fleet.cli import REPO_ROOT, app
-from fleet.errors import InputErrors
-from fleet.loader import load_fleet
-from pipelines import emulator as em
-from pipelines.waves import load_plan
+from fleet.cli import app
+from fleet.inputs import load_fleet
+from fleet.options import REPO_ROOT
+from model.errors import InputErrors
+from tests.support import emulator as em
+from tests.support.fleets import wave_plan
 
 runner = CliRunner()
 
@@ -62,7 +63,7 @@ def test_pipeline_writes_definitions_policy_and_plan(tmp_path: Path) -> None:
 def test_rollout_start_approve_reject_watch_on_moto() -> None:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     fleet = load_fleet(REPO_ROOT)
-    plan = load_plan(fleet)
+    plan = wave_plan(REPO_ROOT)
     enterprise = plan.waves[-1].cells
     with mock_aws(config=em.EXECUTE):
         em.speed_up()

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from fleet.cli import REPO_ROOT
-from fleet.loader import load_fleet
+from fleet.inputs import load_inputs
 from fleet.mocking import Inventory, Registered, run_program
-from pipelines.control_plane import program
+from fleet.options import REPO_ROOT
+from fleet.stacks import control_plane_program
+from model.contract import DEPLOY_DETAIL_TYPE, EVENT_SOURCE
 from pipelines.iam import tasks
-from pipelines.targets import DEPLOY_DETAIL_TYPE, EVENT_SOURCE, Targets
+from pipelines.targets import Targets
 
 ACCOUNT = "210987654321"
 REGION = "eu-west-1"
@@ -24,8 +25,8 @@ def inventory() -> Inventory:
     from fleet.mocking import new_event_loop
 
     new_event_loop()
-    fleet = load_fleet(REPO_ROOT)
-    return run_program(lambda: program(fleet), stack="control-plane",
+    inputs = load_inputs(REPO_ROOT)
+    return run_program(lambda: control_plane_program(inputs), stack="control-plane",
                        config={"cellfleet:account": ACCOUNT, "aws:region": REGION})
 
 
@@ -66,6 +67,8 @@ def test_channels_of_the_contract_exist(inventory: Inventory) -> None:
     assert table["hashKey"] == "cell_id"
     assert table["pointInTimeRecovery"] == {"enabled": True}
     assert table["serverSideEncryption"] == {"enabled": True}
+    state = one(inventory, "aws:dynamodb/table:Table", "control-plane-rollout-state").inputs
+    assert (state["name"], state["hashKey"]) == (TARGETS.rollout_table, "cell_id")
 
 
 def _expected_grants(definitions: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
@@ -148,7 +151,6 @@ def test_control_plane_stack_name_selects_this_program() -> None:
     from fleet.stacks import program_for
 
     new_event_loop()
-    fleet = load_fleet(REPO_ROOT)
-    inventory = run_program(program_for("control-plane", fleet), stack="control-plane",
+    inventory = run_program(program_for("control-plane", REPO_ROOT), stack="control-plane",
                             config={"cellfleet:account": ACCOUNT, "aws:region": REGION})
     assert len(inventory.of_type("aws:sfn/stateMachine:StateMachine")) == len(PIPELINE_MACHINES + MIGRATION_MACHINES)

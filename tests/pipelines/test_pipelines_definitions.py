@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from fleet.cli import REPO_ROOT
-from fleet.loader import load_fleet
-from fleet.synthetic import synthetic_fleet, synthetic_policy
-from pipelines.asl import AslError, Catch, Choice, ChoiceRule, Fail, Graph, Map, Pass, Succeed, Task, dumps
+from fleet.inputs import load_fleet
+from fleet.options import REPO_ROOT
+from model.jsonio import dumps
+from pipelines.asl import AslError, Catch, Choice, ChoiceRule, Fail, Graph, Map, Pass, Succeed, Task
 from pipelines.definitions import definitions
 from pipelines.targets import Targets
-from pipelines.waves import load_plan, plan_waves
+from tests.support.fleets import wave_plan
+from tests.support.synthetic import synthetic_fleet, synthetic_plan
 
 VALIDATOR = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
 
@@ -39,9 +40,9 @@ def write(tmp_path: Path, docs: dict[str, dict[str, object]], tag: str) -> list[
 
 
 def test_every_generated_definition_passes_asl_validator(tmp_path: Path) -> None:
-    paths = write(tmp_path, definitions(load_plan(load_fleet(REPO_ROOT)), Targets()), "sample")
+    paths = write(tmp_path, definitions(wave_plan(REPO_ROOT), Targets()), "sample")
     for size in (10, 1000):
-        plan = plan_waves(synthetic_fleet(size), synthetic_policy())
+        plan = synthetic_plan(synthetic_fleet(size))
         paths += write(tmp_path, definitions(plan, Targets(region="eu-west-1", account="210987654321")), f"n{size}")
     result = validate(paths)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -58,7 +59,7 @@ def test_validator_rejects_a_broken_definition(tmp_path: Path) -> None:
 def test_definition_size_does_not_grow_with_cells() -> None:
     sizes = {}
     for n in (10, 10_000):
-        plan = plan_waves(synthetic_fleet(n), synthetic_policy())
+        plan = synthetic_plan(synthetic_fleet(n))
         sizes[n] = {k: len(json.dumps(v)) for k, v in definitions(plan, Targets()).items()}
     assert sizes[10] == sizes[10_000]
     assert sum(sizes[10_000].values()) <= 128 * 1024
@@ -66,7 +67,7 @@ def test_definition_size_does_not_grow_with_cells() -> None:
 
 def test_no_cell_id_is_baked_into_a_definition() -> None:
     fleet = load_fleet(REPO_ROOT)
-    text = json.dumps(definitions(load_plan(fleet), Targets()))
+    text = json.dumps(definitions(wave_plan(REPO_ROOT), Targets()))
     assert not [c for c in fleet.ids if c in text]
 
 
@@ -106,18 +107,20 @@ def test_builder_emits_pascal_case_and_null_result_path() -> None:
 
 def test_sample_pipeline_matches_golden_files() -> None:
     """Reviewable output: the sample fleet's definitions, policy and plan (UPDATE_GOLDEN=1 to accept)."""
-    from pipelines.build import pipeline_files
-    from tests.golden import assert_golden
+    from pipelines.render import pipeline_files
+    from tests.support.golden import assert_golden
 
-    for relative, text in pipeline_files(load_plan(load_fleet(REPO_ROOT)), Targets()).items():
+    for relative, text in pipeline_files(wave_plan(REPO_ROOT), Targets()).items():
         assert_golden(relative, text)
 
 
-def test_build_step_is_registered_and_writes_the_pipeline() -> None:
-    from fleet.build import steps
+def test_build_renders_the_pipeline() -> None:
+    from datetime import date
 
-    [step] = [s for s in steps() if s.name == "pipeline"]
-    result = step.run(load_fleet(REPO_ROOT))
-    assert sorted(result.files) == [f"pipeline/{n}" for n in (
+    from fleet.build import render_documents
+    from fleet.inputs import load_inputs
+
+    result = render_documents(load_inputs(REPO_ROOT), date(2026, 6, 1))
+    assert sorted(p for p in result.files if p.startswith("pipeline/")) == [f"pipeline/{n}" for n in (
         "batch.asl.json", "iam-policy.json", "plan.json", "plan.mmd", "rollout.asl.json", "wave.asl.json")]
-    assert result.summary[0].startswith("4 waves, 14 cells")
+    assert result.summary[0].startswith("pipeline: 4 waves, 14 cells")

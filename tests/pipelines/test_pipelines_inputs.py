@@ -6,15 +6,14 @@ import json
 
 import pytest
 
-from fleet.cli import REPO_ROOT
-from fleet.errors import InputErrors
-from fleet.loader import load_fleet
-from fleet.synthetic import synthetic_fleet, synthetic_policy
+from fleet.options import REPO_ROOT
+from model.errors import InputErrors
 from pipelines import history
 from pipelines.inputs import INPUT_QUOTA, rollout_input, wave_settings
-from pipelines.waves import load_plan, plan_waves
+from tests.support.fleets import wave_plan
+from tests.support.synthetic import synthetic_fleet, synthetic_plan
 
-PLAN = load_plan(load_fleet(REPO_ROOT))
+PLAN = wave_plan(REPO_ROOT)
 
 
 def test_input_carries_the_plan_in_order() -> None:
@@ -45,7 +44,7 @@ def test_bad_overrides_are_input_errors(overrides: dict[str, int], message: str)
 
 
 def test_batches_keep_every_batch_execution_under_the_history_budget() -> None:
-    plan = plan_waves(synthetic_fleet(10_000), synthetic_policy())
+    plan = synthetic_plan(synthetic_fleet(10_000))
     document = rollout_input(plan, "2.5.0")
     for wave, settings in zip(document["waves"], wave_settings(plan), strict=True):
         for batch in wave["batches"]:
@@ -59,7 +58,7 @@ def test_batches_keep_every_batch_execution_under_the_history_budget() -> None:
 def test_execution_names_leave_room_for_child_suffixes() -> None:
     from datetime import UTC, datetime
 
-    from pipelines.operator import MAX_NAME, check_name, execution_name
+    from fleet.rollouts import MAX_NAME, check_name, execution_name
 
     name = execution_name("2.5.0-rc.1", datetime(2026, 11, 26, 17, 28, tzinfo=UTC))
     assert name == "v2-5-0-rc-1-20261126T172800Z"

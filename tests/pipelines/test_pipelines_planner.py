@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from fleet.cli import REPO_ROOT
-from fleet.errors import InputErrors
-from fleet.loader import load_fleet
-from fleet.model import Fleet, Tier
-from fleet.synthetic import REGIONS, make_cell, synthetic_fleet, synthetic_policy
-from pipelines.policy import load_policy
-from pipelines.waves import load_plan, plan_waves, schedule
+from fleet.inputs import load_fleet, policy_document
+from fleet.options import REPO_ROOT
+from model.cells import Fleet, Tier
+from model.errors import InputErrors
+from model.policy import parse_policy
+from pipelines.waves import plan_waves, schedule
+from tests.support.fleets import wave_plan
+from tests.support.synthetic import REGIONS, make_cell, synthetic_fleet, synthetic_plan
 
 
 def plan_for(fleet: Fleet, policy_yaml: str | None = None, root: Path | None = None):  # type: ignore[no-untyped-def]
@@ -23,14 +24,14 @@ def plan_for(fleet: Fleet, policy_yaml: str | None = None, root: Path | None = N
         assert root is not None
         (root / "pipelines").mkdir(parents=True, exist_ok=True)
         (root / "pipelines" / "rollout.yaml").write_text(textwrap.dedent(policy_yaml), encoding="utf-8")
-        policy, doc = load_policy(root)
-        return plan_waves(fleet, policy, doc)
-    return plan_waves(fleet, synthetic_policy())
+        doc = policy_document(root)
+        return plan_waves(fleet, parse_policy(doc), doc)
+    return synthetic_plan(fleet)
 
 
 def test_sample_fleet_plan_follows_the_seed() -> None:
     fleet = load_fleet(REPO_ROOT)
-    plan = load_plan(fleet)
+    plan = wave_plan(REPO_ROOT)
     assert [w.name for w in plan.waves] == ["canary", "smb-wave-1", "smb-wave-2", "enterprise"]
     assert plan.waves[0].cells == ("canary-us-internal",)
     smb = [c.id for c in fleet.by_tier(Tier.SMB)]
@@ -55,7 +56,7 @@ def test_fraction_is_stable_when_a_cell_is_added() -> None:
     fleet = synthetic_fleet(200)
     before = plan_for(fleet).waves[1].cells
     extra = make_cell("smb-us-east-1-99999", Tier.SMB, "us-east-1", 99999)
-    bigger = Fleet(root=fleet.root, cells=tuple(sorted((*fleet.cells, extra), key=lambda c: c.id)))
+    bigger = Fleet(cells=tuple(sorted((*fleet.cells, extra), key=lambda c: c.id)))
     after = plan_for(bigger).waves[1].cells
     # Adding a cell may add one to the wave, never reshuffles: the old picks are still picked.
     kept = [c for c in after if c in before]
@@ -72,7 +73,7 @@ def test_fraction_spreads_across_regions() -> None:
 
 
 def test_schedule_accumulates_bake_times() -> None:
-    plan = load_plan(load_fleet(REPO_ROOT))
+    plan = wave_plan(REPO_ROOT)
     rows = schedule(plan)
     assert rows[0].earliest_start.total_seconds() == 0
     for before, after in itertools.pairwise(rows):
@@ -141,7 +142,7 @@ def test_explicit_cell_in_two_waves(tmp_path: Path) -> None:
           - name: ent
             select: {{cells: ["{ent}", "ent-*"]}}
             bake: {{min: 1h, max: 2h}}
-        """) == [f"pipelines/rollout.yaml:12: waves[3].select: cell {ent} is already in an earlier wave"]
+        """) == [f"pipelines/rollout.yaml:12: waves[3].select.cells[0]: cell '{ent}' is already in wave 'first-ent'"]
 
 
 def test_fraction_out_of_range(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ answering SendTaskSuccess/Failure), the approver (approvals topic -> SQS) and th
 (CloudWatch alarm states on `cell-<id>-` alarms). Durations come from the execution input, so
 a full rollout runs in seconds with the definitions exactly as generated.
 
-moto notes (see pipelines/moto_parity.py): moto 5.2 needs three parity fixes (the `states`
+moto notes (see tests/support/moto_parity.py): moto 5.2 needs three parity fixes (the `states`
 integration's request/response casing; SendTaskFailure dropping the cause; DescribeAlarms
 ignoring StateValue next to a prefix), and it has no PutCompositeAlarm, so the composite
 `cell-<id>-health` alarm is not exercised. `em.speed_up()` only makes moto faster (parse each
@@ -14,26 +14,29 @@ definition once, reuse SDK clients, poll `.sync` children every 50 ms).
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
-from fleet.cli import REPO_ROOT
-from fleet.contract import error_rate_alarm
-from fleet.loader import load_fleet
-from pipelines import emulator as em
+from fleet.inputs import load_fleet
+from fleet.options import REPO_ROOT
+from model.contract import error_rate_alarm
 from pipelines.inputs import rollout_input, wave_settings
-from pipelines.waves import Plan, load_plan
+from pipelines.waves import Plan
+from tests.support import emulator as em
+from tests.support.fleets import wave_plan
 
 VERSION = "2.5.0"
 OLD = "2.4.0"
 FAST = {"bake_seconds": 0, "health_check_interval_seconds": 1, "deploy_timeout_seconds": 30}
 
 FLEET = load_fleet(REPO_ROOT)
-PLAN = load_plan(FLEET)
+PLAN = wave_plan(REPO_ROOT)
 
 
 @pytest.fixture
@@ -91,7 +94,7 @@ def test_happy_path_deploys_in_plan_order_and_records_every_cell(env: em.Emulate
                       if r.body.get("cell_id") == cell and r.channel != "answered")
         assert [channel for _, channel in seen] == ["notification", "approval", "deploy"], (cell, seen)
     # The registry ends with the new version everywhere, remembering the old one.
-    registry = em.registry(env)
+    registry = em.rollout_state(env)
     for cell in FLEET.ids:
         assert registry[cell]["deployed_version"] == VERSION
         assert registry[cell]["previous_version"] == OLD
@@ -101,7 +104,7 @@ def test_happy_path_deploys_in_plan_order_and_records_every_cell(env: em.Emulate
 
 
 def _faults() -> list[Any]:
-    cases = []
+    cases: list[Any] = []
     for wave in PLAN.waves:
         # One at a time: fault the second cell, so one finished cell must be rolled back too.
         cell = wave.cells[1] if wave.policy.one_at_a_time and len(wave.cells) > 1 else wave.cells[-1]
@@ -163,7 +166,7 @@ def test_fault_rolls_back_exactly_the_touched_cells_of_the_wave(
     else:
         assert cell in deployed_here
 
-    registry = em.registry(env)
+    registry = em.rollout_state(env)
     for cid in FLEET.ids:
         item = registry[cid]
         if wave_index(PLAN, cid) < wave.index:
@@ -194,7 +197,7 @@ def test_failure_in_a_later_batch_rolls_back_the_earlier_batches_of_the_wave(env
     assert result["error"] == "DeployFailed"
     assert result["cause"] == f"cell {failing}: deploy of {VERSION} failed: PulumiUpFailed: quota exceeded"
     assert sorted(d["cell_id"] for d in driver.requests("rollback")) == sorted(wave.cells)
-    registry = em.registry(env)
+    registry = em.rollout_state(env)
     assert {registry[c]["status"] for c in wave.cells} == {"rolled_back"}
     assert {registry[c]["status"] for c in PLAN.waves[3].cells} == {"deployed"}
     assert {registry[c]["deployed_version"] for c in PLAN.waves[3].cells} == {OLD}
@@ -223,13 +226,12 @@ def test_wave_approval_gate_stops_before_any_deploy(
     tmp_path: Any, answer: em.Answer, settings: dict[str, int], error: str, cause: str
 ) -> None:
     """A parallel wave with `approval: true` asks once for the whole wave, before touching a cell."""
-    from pipelines.policy import load_policy
-    from pipelines.waves import plan_waves
+    from tests.support.fleets import wave_plan
 
     (tmp_path / "pipelines").mkdir()
     (tmp_path / "pipelines" / "rollout.yaml").write_text(WAVE_APPROVAL_POLICY, encoding="utf-8")
-    policy, doc = load_policy(tmp_path)
-    plan = plan_waves(FLEET, policy, doc)
+    shutil.copytree(REPO_ROOT / "cells", tmp_path / "cells")
+    plan = wave_plan(tmp_path)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     with mock_aws(config=em.EXECUTE):
         em.speed_up()
@@ -241,5 +243,40 @@ def test_wave_approval_gate_stops_before_any_deploy(
         [request] = [r.body for r in driver.log if r.channel == "approval"]
         assert (request["kind"], request["wave"], request["batch_count"]) == ("wave", "canary", 1)
         assert not [r for r in driver.log if r.channel == "deploy"]
-        assert {item["status"] for item in em.registry(env).values()} == {"deployed"}
-        assert {item["deployed_version"] for item in em.registry(env).values()} == {OLD}
+        assert {item["status"] for item in em.rollout_state(env).values()} == {"deployed"}
+        assert {item["deployed_version"] for item in em.rollout_state(env).values()} == {OLD}
+
+
+def _apply_table_item(env: em.Emulated, cell: str) -> None:
+    """`pulumi up` of a cell, as far as the registry goes: its TableItem, applied the way the AWS
+    provider applies one (PutItem of the whole item, replacing what the item held)."""
+    from fleet.preview import preview_cell
+
+    (item,) = preview_cell(FLEET.cell(cell)).of_type("aws:dynamodb/tableItem:TableItem")
+    env.client("dynamodb").put_item(TableName=item.inputs["tableName"], Item=json.loads(item.inputs["item"]))
+
+
+def test_pulumi_up_of_a_cell_cannot_erase_rollout_state(env: em.Emulated) -> None:
+    """Two owners, two tables: the pipeline's record survives a re-registration of every cell."""
+    result = run(env, em.Driver(env))
+    assert result["status"] == "SUCCEEDED", result
+    recorded = em.rollout_state(env)
+    for cell in FLEET.ids:
+        _apply_table_item(env, cell)
+    assert em.rollout_state(env) == recorded
+    assert {s["deployed_version"] for s in recorded.values()} == {VERSION}
+    registry = em.table_items(env, env.targets.registry_table)
+    assert set(registry) == set(FLEET.ids)
+    for item in registry.values():  # the cell stack writes only its declared facts
+        assert not {"status", "deployed_version", "previous_version", "rollout_id"} & set(item)
+
+
+def test_the_pipeline_never_writes_the_registry() -> None:
+    from pipelines.definitions import definitions
+    from pipelines.iam import tasks
+    from pipelines.targets import Targets
+
+    targets = Targets()
+    tables = {task["Parameters"]["TableName"] for d in definitions(PLAN, targets).values() for task in tasks(d)
+              if task["Resource"].startswith("arn:aws:states:::dynamodb:")}
+    assert tables == {targets.rollout_table}

@@ -1,0 +1,106 @@
+"""`python -m fleet gateway ...`: render the edge for a target, show readiness and the timeline."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fleet.aws import read_registry
+from fleet.inputs import load_fleet, load_routes
+from fleet.options import REPO_ROOT, AtOption, RootOption, day, emit
+from landing_zone.gateway import RENDERERS
+from landing_zone.lifecycle import compile_edge, parse_overrides
+from landing_zone.readiness import Support, declared_support, gate, status_table
+from landing_zone.timeline import render_timeline, timeline_rows
+from model.contract import DEFAULT_REGISTRY_TABLE
+
+stderr = Console(stderr=True)
+
+gateway_app = typer.Typer(
+    help="Landing Zone edge: API versions, lifecycle headers, readiness gate, gateway configs.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+RegistryOption = Annotated[
+    bool, typer.Option("--registry", help="Read cell versions from the control-plane registry in DynamoDB.")
+]
+TableOption = Annotated[str, typer.Option("--registry-table", help="Registry table name.")]
+RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region of the registry.")]
+EndpointOption = Annotated[str | None, typer.Option("--endpoint-url", help="DynamoDB endpoint (e.g. a local emulator).")]
+
+
+def _support(
+    root: Path, registry: bool, table: str, region: str | None, endpoint: str | None
+) -> tuple[Support, tuple[str, ...], str]:
+    fleet = load_fleet(root)
+    if not registry:
+        return declared_support(fleet), fleet.ids, "declared in cells/"
+    return read_registry(table, region, endpoint), fleet.ids, f"registry {table}"
+
+
+@gateway_app.callback(invoke_without_command=True)
+def gateway(
+    ctx: typer.Context,
+    target: Annotated[str | None, typer.Option("--target", help="aws, kong, envoy or nginx.")] = None,
+    at: AtOption = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Upstream URL, NAME=URL (e.g. cell_router=http://127.0.0.1:8081).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the config here instead of stdout.")] = None,
+    registry: RegistryOption = False,
+    registry_table: TableOption = DEFAULT_REGISTRY_TABLE,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+    root: RootOption = REPO_ROOT,
+) -> None:
+    """Render the edge config for one target; the readiness gate runs first (exit 1 on lagging cells)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if target not in RENDERERS:
+        raise typer.BadParameter(f"choose one of: {', '.join(sorted(RENDERERS))}", param_hint="--target")
+    when = day(at)
+    routes = load_routes(root)
+    try:
+        overrides = parse_overrides(set_ or [], routes.config.upstreams)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--set") from None
+    plan = compile_edge(routes, when, overrides)
+    support, cells, source = _support(root, registry, registry_table, region, endpoint_url)
+    gate(routes, plan, support, cells, source)
+    name, render = RENDERERS[target]
+    emit(render(plan), out)
+    stderr.print(f"{target}: {len(plan.exposed)} of {len(plan.routes)} routes exposed on {when.isoformat()} -> {out or name}")
+
+
+@gateway_app.command()
+def status(
+    registry: RegistryOption = False,
+    registry_table: TableOption = DEFAULT_REGISTRY_TABLE,
+    region: RegionOption = None,
+    endpoint_url: EndpointOption = None,
+    root: RootOption = REPO_ROOT,
+) -> None:
+    """Per service and version: how many cells are ready, and which are not."""
+    routes = load_routes(root)
+    support, cells, source = _support(root, registry, registry_table, region, endpoint_url)
+    rows = status_table(routes, support, cells)
+    lines = [f"# cell readiness ({source})", "service   version  ready  lagging"]
+    for row in rows:
+        total = len(row.ready) + len(row.lagging)
+        lagging = ", ".join(row.lagging) or "-"
+        lines.append(f"{row.service.value:<9} {row.version:<8} {len(row.ready):>2}/{total:<3} {lagging}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    stderr.print(f"{sum(r.all_ready for r in rows)} of {len(rows)} service versions ready on every cell")
+
+
+@gateway_app.command()
+def timeline(at: AtOption = None, root: RootOption = REPO_ROOT) -> None:
+    """Each route's deploy -> enable -> deprecate -> sunset dates, and its phase on --at."""
+    when = day(at)
+    routes = load_routes(root)
+    sys.stdout.write(render_timeline(timeline_rows(routes, when), when))

@@ -1,0 +1,177 @@
+"""`python -m fleet runbook` and `python -m fleet migrate ...` (registered by fleet/cli.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from fleet.inputs import load_fleet, load_inputs, load_migration, load_plan
+from fleet.options import REPO_ROOT, RootOption, emit
+from fleet.stores import DynamoStore, JsonStore, StaleStateError, StateStore
+from migrations.planner import MigrationPlan
+from migrations.progress import render_text, status_view
+from migrations.state import MigrationState
+from migrations.transitions import TransitionError, advance, approve, fail, rollback
+from model.contract import DEFAULT_MIGRATIONS_TABLE
+from model.errors import InputError, InputErrors
+
+migrate_app = typer.Typer(help="Expand-contract migrations: state, progress and transitions.", no_args_is_help=True)
+
+
+class StoreKind(StrEnum):
+    JSON = "json"
+    DYNAMODB = "dynamodb"
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+IdArg = Annotated[str, typer.Argument(help="Migration id (folder under migrations/).")]
+CellOpt = Annotated[str, typer.Option("--cell", help="Cell id.")]
+PhaseOpt = Annotated[str | None, typer.Option("--phase", help="Phase name (default: the cell's current phase).")]
+AtOpt = Annotated[str | None, typer.Option("--at", help="Timestamp to record (ISO 8601; default: now).")]
+StoreOpt = Annotated[StoreKind, typer.Option("--store", help="Where state lives.")]
+TableOpt = Annotated[str, typer.Option("--table", help="DynamoDB table (with --store dynamodb).")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region (with --store dynamodb).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the document here instead of stdout.")]
+
+
+def _refuse(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(1)
+
+
+def _timestamp(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputErrors([InputError("--at", 1, "at", f"{value!r} is not an ISO 8601 date or time")]) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _iso(value: str | None) -> str:
+    return _timestamp(value).isoformat().replace("+00:00", "Z")
+
+
+def _plan(root: Path, migration_id: str) -> MigrationPlan:
+    fleet = load_fleet(root)
+    return load_migration(root, migration_id, fleet, load_plan(root, fleet)[1])
+
+
+def _store(kind: StoreKind, root: Path, table: str, region: str | None) -> StateStore:
+    if kind is StoreKind.DYNAMODB:
+        return DynamoStore(table, region=region)
+    return JsonStore(root)
+
+
+def runbook(
+    migration_id: IdArg,
+    cell: Annotated[str | None, typer.Option("--cell", help="Only this cell's steps.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Start of the schedule (default: the manifest's).")] = None,
+    out: OutOpt = None,
+    root: RootOption = REPO_ROOT,
+) -> None:
+    """Render a migration's runbook (Markdown) for the fleet or one cell."""
+    from migrations.runbook import render_runbook
+
+    plan = _plan(root, migration_id)
+    if cell is not None and cell not in plan.cells:
+        raise InputErrors([InputError(plan.source, 1, "--cell", f"cell {cell!r} is not part of {migration_id}")])
+    emit(render_runbook(plan, cell=cell, start=_timestamp(at) if at else None), out)
+
+
+def _change(root: Path, migration_id: str, store: StoreKind, table: str, region: str | None,
+            apply: Callable[[MigrationPlan, MigrationState], MigrationState]) -> MigrationState:
+    plan = _plan(root, migration_id)
+    backend = _store(store, root, table, region)
+    state = backend.load(migration_id)
+    try:
+        saved = backend.save(apply(plan, state))
+    except (TransitionError, StaleStateError) as exc:
+        _refuse(str(exc))
+    print(render_text(status_view(plan, saved)), end="", file=sys.stderr)
+    return saved
+
+
+@migrate_app.command("status")
+def status(migration_id: IdArg, fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
+           store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
+           region: RegionOpt = None, out: OutOpt = None, root: RootOption = REPO_ROOT) -> None:
+    """Progress of a migration: the bar, what runs now, what is next (`--format json`: the document)."""
+    plan = _plan(root, migration_id)
+    view = status_view(plan, _store(store, root, table, region).load(migration_id))
+    if fmt is Format.JSON:
+        emit(json.dumps(view, sort_keys=True, indent=2) + "\n", out)
+    else:
+        print(render_text(view), end="", file=sys.stderr)
+
+
+@migrate_app.command("advance")
+def advance_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
+                to: Annotated[str | None, typer.Option("--status", help="running or complete.")] = None,
+                rows: Annotated[int | None, typer.Option("--rows", help="Rows done so far.")] = None,
+                total: Annotated[int | None, typer.Option("--total", help="Rows in total.")] = None,
+                at: AtOpt = None, store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
+                region: RegionOpt = None, root: RootOption = REPO_ROOT) -> None:
+    """Start a cell's phase, record its progress, or mark it complete."""
+    if to is not None and to not in {"running", "complete"}:
+        _refuse("--status must be running or complete")
+    _change(root, migration_id, store, table, region,
+            lambda plan, state: advance(plan, state, cell, phase=phase, status=to, rows_done=rows,
+                                        rows_total=total, at=_iso(at)))
+
+
+@migrate_app.command("fail")
+def fail_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
+             reason: Annotated[str, typer.Option("--reason")] = "failed", at: AtOpt = None,
+             store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
+             region: RegionOpt = None, root: RootOption = REPO_ROOT) -> None:
+    """Mark a cell's running phase failed; the others are left as they are."""
+    _change(root, migration_id, store, table, region,
+            lambda plan, state: fail(plan, state, cell, phase, _iso(at), reason))
+
+
+@migrate_app.command("rollback")
+def rollback_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
+                 store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
+                 region: RegionOpt = None, root: RootOption = REPO_ROOT) -> None:
+    """Record that a cell's latest phase was undone (only before contract)."""
+    _change(root, migration_id, store, table, region, lambda plan, state: rollback(plan, state, cell, phase))
+
+
+@migrate_app.command("approve")
+def approve_cmd(migration_id: IdArg, phase: Annotated[str, typer.Option("--phase")],
+                cells: Annotated[list[str], typer.Option("--cell", help="Cell id; repeat for several.")],
+                store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
+                region: RegionOpt = None, root: RootOption = REPO_ROOT) -> None:
+    """Record a human approval of a phase for some cells."""
+    _change(root, migration_id, store, table, region, lambda plan, state: approve(plan, state, phase, cells))
+
+
+@migrate_app.command("lint")
+def lint_cmd(migration_ids: Annotated[list[str] | None, typer.Argument(help="Default: every migration.")] = None,
+             root: RootOption = REPO_ROOT) -> None:
+    """Validate manifests and lint their SQL; one `path:line: rule: message` line per problem."""
+    plans = [_plan(root, i) for i in migration_ids] if migration_ids else list(load_inputs(root).migrations)
+    print(f"ok: {len(plans)} migration(s), scripts pass the SQL lint", file=sys.stderr)
+
+
+@migrate_app.command("orchestrator")
+def orchestrator_cmd(migration_id: IdArg, out: OutOpt = None, root: RootOption = REPO_ROOT) -> None:
+    """The Step Functions definition (ASL JSON) that runs the migration."""
+    from migrations.orchestrator import definition
+
+    emit(json.dumps(definition(_plan(root, migration_id)), sort_keys=True, indent=2) + "\n", out)
+
+

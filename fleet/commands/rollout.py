@@ -1,0 +1,181 @@
+"""Commands of the wave pipeline: `plan`, `pipeline`, `rollout start|watch|approve|reject`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from fleet import rollouts
+from fleet.inputs import load_fleet, load_plan
+from fleet.options import REPO_ROOT, RootOption, emit
+from model.contract import DEFAULT_ROLLOUT_TABLE, RolloutStatus
+from model.errors import InputError, InputErrors
+from pipelines.render import pipeline_files, plan_json, plan_mermaid, plan_table
+from pipelines.targets import Targets
+from pipelines.waves import Plan
+
+stderr = Console(stderr=True)
+rollout_app = typer.Typer(help="Start and steer a rollout on AWS Step Functions.", no_args_is_help=True)
+
+RegionOption = Annotated[str, typer.Option("--region", envvar="AWS_REGION", help="Region of the control plane.")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")]
+
+
+def plan(
+    root: RootOption = REPO_ROOT,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or mermaid.")] = "table",
+    out: OutOption = None,
+) -> None:
+    """Print the rollout plan (waves, cells, schedule estimate) as a table, JSON or Mermaid."""
+    renderers = {"table": plan_table, "json": plan_json, "mermaid": plan_mermaid}
+    if output_format not in renderers:
+        raise typer.BadParameter(f"--format must be one of {', '.join(renderers)}")
+    the_plan = _plan(root)
+    emit(renderers[output_format](the_plan), out)
+    stderr.print(f"{len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
+
+
+def pipeline(
+    root: RootOption = REPO_ROOT,
+    out: Annotated[Path | None, typer.Option("--out", file_okay=False, help="Directory for the files.")] = None,
+    region: Annotated[str, typer.Option("--region")] = "us-east-1",
+    account: Annotated[str, typer.Option("--account")] = "123456789012",
+) -> None:
+    """The state machines (ASL), their IAM policy and the plan; one JSON on stdout or files in --out."""
+    files = pipeline_files(_plan(root), Targets(region=region, account=account))
+    if out is None:
+        combined = {Path(k).name: json.loads(v) for k, v in files.items() if k.endswith(".json")}
+        emit(json.dumps(combined, sort_keys=True, indent=2) + "\n", None)
+    else:
+        for relative, text in files.items():
+            target = out / Path(relative).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    stderr.print(", ".join(f"{Path(k).name} {len(v):,} B" for k, v in sorted(files.items())))
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """AWS failures (bad token, no credentials, missing machine) as one line and exit 1, not a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        stderr.print(f"error: {exc}")
+        raise typer.Exit(1) from None
+
+
+def _overrides(values: list[str]) -> dict[str, int]:
+    out = {}
+    errors = []
+    for value in values:
+        key, sep, number = value.partition("=")
+        if not sep or not number.strip().isdigit():
+            errors.append(InputError("--set", 0, value, "expected KEY=SECONDS, e.g. bake_seconds=60"))
+            continue
+        out[key.strip()] = int(number)
+    if errors:
+        raise InputErrors(errors)
+    return out
+
+
+@rollout_app.command("start")
+def start(
+    version: Annotated[str, typer.Option("--version", help="Release to roll out, e.g. 2.5.0.")],
+    root: RootOption = REPO_ROOT,
+    region: RegionOption = "us-east-1",
+    state_machine_arn: Annotated[str | None, typer.Option("--state-machine-arn")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Execution name (default: version + time).")] = None,
+    settings: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. bake_seconds=0.")] = None,
+) -> None:
+    """Start a rollout of VERSION over the fleet's plan; prints the execution ARN."""
+    the_plan = _plan(root)
+    overrides = _overrides(settings or [])
+    problem = rollouts.check_name(name) if name else None
+    if problem:
+        raise InputErrors([InputError("--name", 0, name or "", problem)])
+    with aws_errors():
+        if state_machine_arn is None:
+            import boto3
+
+            account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+            state_machine_arn = Targets(region=region, account=account).machine_arn("rollout")
+        arn = rollouts.start(the_plan, version, state_machine_arn, region=region, name=name, overrides=overrides)
+    emit(arn + "\n", None)
+    stderr.print(f"started rollout of {version}: {len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
+
+
+def progress_view(progress: rollouts.Progress) -> Group:
+    header = Table.grid()
+    header.add_row(f"[bold]{progress.name}[/] {progress.version}: {progress.status}")
+    if progress.error:
+        header.add_row(f"[red]{progress.error}: {progress.cause}[/]")
+    table = Table("wave", "status", "cells")
+    colours: dict[str, str] = {RolloutStatus.DEPLOYED: "green", RolloutStatus.BAKING: "yellow", RolloutStatus.DEPLOYING: "cyan",
+               RolloutStatus.ROLLED_BACK: "red", RolloutStatus.ROLLING_BACK: "red",
+               RolloutStatus.ROLLBACK_FAILED: "bold red", RolloutStatus.PENDING: "dim"}
+    for wave in progress.waves:
+        cells = " ".join(f"[{colours.get(s, 'white')}]{c}:{s}[/]" for c, s in wave.cells.items())
+        table.add_row(wave.name, wave.status, cells)
+    return Group(header, table)
+
+
+@rollout_app.command("watch")
+def watch(
+    execution: Annotated[str, typer.Argument(help="Execution ARN of the rollout.")],
+    rollout_table: Annotated[str, typer.Option("--rollout-table", help="Rollout-state table of the control plane.")]
+    = DEFAULT_ROLLOUT_TABLE,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between refreshes.")] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="Show the progress once and exit.")] = False,
+) -> None:
+    """Live progress per wave and cell, from the executions and the rollout-state table (on stderr)."""
+    try:
+        rollouts.parse_execution_arn(execution)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with aws_errors():
+        current = rollouts.progress(execution, rollout_table)
+        if once:
+            stderr.print(progress_view(current))
+        else:
+            with Live(progress_view(current), console=stderr, refresh_per_second=4) as live:
+                while not current.done:
+                    time.sleep(interval)
+                    current = rollouts.progress(execution, rollout_table)
+                    live.update(progress_view(current))
+    if current.status in {"FAILED", "TIMED_OUT", "ABORTED"}:
+        raise typer.Exit(3)
+
+
+@rollout_app.command("approve")
+def approve(token: Annotated[str, typer.Argument(help="task_token from the approval message.")],
+            region: RegionOption = "us-east-1") -> None:
+    """Approve a pending approval (SendTaskSuccess)."""
+    with aws_errors():
+        rollouts.approve(token, region=region)
+    stderr.print("approved")
+
+
+@rollout_app.command("reject")
+def reject(token: Annotated[str, typer.Argument(help="task_token from the approval message.")],
+           reason: Annotated[str, typer.Option("--reason", help="Why; ends up in the rollout's error.")],
+           region: RegionOption = "us-east-1") -> None:
+    """Reject a pending approval (SendTaskFailure): the wave rolls back and the rollout fails."""
+    with aws_errors():
+        rollouts.reject(token, reason, region=region)
+    stderr.print("rejected")
+
+
+def _plan(root: Path) -> Plan:
+    """The fleet's wave plan: the one policy loader, so `plan`, `pipeline` and `rollout` agree."""
+    return load_plan(root, load_fleet(root))[1]

@@ -1,0 +1,117 @@
+"""Operator actions on a running rollout, with boto3: start, progress, approve, reject."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from model.contract import CELL_KEY, DEFAULT_PREFIX, RolloutStatus, wave_execution_name
+from pipelines.inputs import rollout_input
+from pipelines.targets import Targets
+from pipelines.waves import Plan
+
+# Child executions append up to 16 characters (`-w3-h48-26`) to the rollout's name; AWS allows 80.
+MAX_NAME = 64
+NAME_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def execution_name(version: str, at: datetime | None = None) -> str:
+    """`2.5.0` at 2026-11-26 17:28:00 UTC -> `v2-5-0-20261126T172800Z` (unique, short enough for children)."""
+    stamp = (at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"v{re.sub(r'[^A-Za-z0-9_-]', '-', version)}-{stamp}"[-MAX_NAME:]
+
+
+def check_name(name: str) -> str | None:
+    """Why `name` cannot name a rollout execution, or None."""
+    if len(name) > MAX_NAME:
+        return f"at most {MAX_NAME} characters (child executions add suffixes; AWS allows 80)"
+    if not NAME_CHARS.match(name):
+        return "only letters, digits, '-' and '_'"
+    return None
+
+
+def start(plan: Plan, version: str, state_machine_arn: str, *, region: str, name: str | None = None,
+          overrides: dict[str, Any] | None = None) -> str:
+    """Start the rollout machine with the plan in the input; return the execution ARN."""
+    document = rollout_input(plan, version, overrides)
+    sfn = boto3.client("stepfunctions", region_name=region)
+    response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name or execution_name(version),
+                                   input=json.dumps(document, sort_keys=True))
+    return str(response["executionArn"])
+
+
+def approve(token: str, *, region: str, approver: str = "operator") -> None:
+    sfn = boto3.client("stepfunctions", region_name=region)
+    sfn.send_task_success(taskToken=token, output=json.dumps({"approved_by": approver}))
+
+
+def reject(token: str, reason: str, *, region: str) -> None:
+    sfn = boto3.client("stepfunctions", region_name=region)
+    sfn.send_task_failure(taskToken=token, error="Rejected", cause=reason)
+
+
+@dataclass
+class WaveProgress:
+    name: str
+    status: str  # PENDING | RUNNING | SUCCEEDED | FAILED | ...
+    cells: dict[str, str] = field(default_factory=dict)  # cell id -> rollout status in this rollout
+
+
+@dataclass
+class Progress:
+    execution: str
+    name: str
+    status: str
+    version: str
+    waves: list[WaveProgress]
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status != "RUNNING"
+
+
+def parse_execution_arn(arn: str) -> tuple[str, str, str, str]:
+    """`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME` -> (region, account, machine, name)."""
+    parts = arn.split(":")
+    if len(parts) != 8 or parts[2] != "states" or parts[5] != "execution":
+        raise ValueError(f"{arn!r} is not a Step Functions execution ARN")
+    return parts[3], parts[4], parts[6], parts[7]
+
+
+def progress(execution_arn: str, rollout_table: str, prefix: str = DEFAULT_PREFIX) -> Progress:
+    """Where a rollout is: the rollout's status, each wave execution's, each cell's rollout state."""
+    region, account, _, name = parse_execution_arn(execution_arn)
+    sfn = boto3.client("stepfunctions", region_name=region)
+    ddb = boto3.client("dynamodb", region_name=region)
+    described = sfn.describe_execution(executionArn=execution_arn)
+    document = json.loads(described["input"])
+    targets = Targets(region=region, account=account, prefix=prefix)
+    wave_machine = targets.machine_arn("wave").replace(":stateMachine:", ":execution:")
+    waves = []
+    for i, wave in enumerate(document["waves"]):
+        try:
+            status = sfn.describe_execution(executionArn=f"{wave_machine}:{wave_execution_name(name, i)}")["status"]
+        except sfn.exceptions.ExecutionDoesNotExist:
+            status = "PENDING"
+        cells = [c for batch in wave["batches"] for c in batch]
+        waves.append(WaveProgress(wave["name"], status, _cell_status(ddb, rollout_table, cells, name)))
+    return Progress(execution_arn, name, described["status"], document["version"], waves,
+                    described.get("error"), described.get("cause"))
+
+
+def _cell_status(ddb: Any, table: str, cells: list[str], rollout: str) -> dict[str, str]:
+    out = dict.fromkeys(cells, RolloutStatus.PENDING.value)
+    for start in range(0, len(cells), 100):
+        keys = [{CELL_KEY: {"S": c}} for c in cells[start:start + 100]]
+        response = ddb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+        for item in response["Responses"].get(table, []):
+            if item.get("rollout_id", {}).get("S") == rollout:
+                out[item[CELL_KEY]["S"]] = item.get("status", {}).get("S", "unknown")
+    return out

@@ -1,0 +1,136 @@
+"""Migration manifests (`migrations/<id>/manifest.yaml`), in the seed's format.
+
+Scripts are given per engine: `script: {aurora-postgresql: path, aurora-mysql: path}`, or one
+path for every engine (a backfill program that takes `--engine`). Paths are relative to the
+fleet root, as in the seed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, Tag
+
+from model.cells import Engine
+from model.durations import Duration
+from model.errors import InputErrors
+from model.validation import Strict, parse_model, union_tag
+from model.yamldoc import Document
+
+MIGRATIONS_DIR = "migrations"
+MANIFEST_FILE = "manifest.yaml"
+MIGRATION_ID = r"^\d{4}-\d{2}-\d{2}-[a-z0-9]+(-[a-z0-9]+)*$"
+IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
+
+
+class PhaseName(StrEnum):
+    EXPAND = "expand"
+    MIGRATE_CODE = "migrate-code"
+    BACKFILL = "backfill"
+    MIGRATE_CODE_READONLY = "migrate-code-readonly"
+    CONTRACT = "contract"
+
+
+class PhaseType(StrEnum):
+    SCHEMA = "schema"
+    DEPLOYMENT = "deployment"
+    DATA = "data"
+
+
+PHASE_TYPES: dict[PhaseName, PhaseType] = {
+    PhaseName.EXPAND: PhaseType.SCHEMA,
+    PhaseName.MIGRATE_CODE: PhaseType.DEPLOYMENT,
+    PhaseName.BACKFILL: PhaseType.DATA,
+    PhaseName.MIGRATE_CODE_READONLY: PhaseType.DEPLOYMENT,
+    PhaseName.CONTRACT: PhaseType.SCHEMA,
+}
+
+
+class RolloutStep(Strict):
+    """One step of an explicit rollout: cells (ids or globs), bake time after it, human gate before it."""
+
+    cells: tuple[str, ...] = Field(min_length=1)
+    wait: Duration = timedelta(0)
+    requires_approval: bool = False
+
+
+def _rollout_kind(value: Any) -> str:
+    return union_tag("standard" if isinstance(value, str) else "steps")
+
+
+Rollout = Annotated[
+    Annotated[Literal["standard"], Tag(union_tag("standard"))]
+    | Annotated[tuple[RolloutStep, ...], Tag(union_tag("steps"))],
+    Discriminator(_rollout_kind),
+]
+
+
+def _script_kind(value: Any) -> str:
+    return union_tag("path" if isinstance(value, str) else "engines")
+
+
+Scripts = Annotated[
+    Annotated[str, Tag(union_tag("path"))] | Annotated[dict[Engine, str], Tag(union_tag("engines"))],
+    Discriminator(_script_kind),
+]
+
+
+class Phase(Strict):
+    """One phase; which keys apply depends on its type (checked by the planner, with lines)."""
+
+    name: PhaseName
+    type: PhaseType
+    script: Scripts | None = None
+    version: str | None = Field(default=None, pattern=r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+    rollout: Rollout | None = None
+    parallel_cells: int | None = Field(default=None, ge=1, le=1000)
+    checkpoint_interval: int | None = Field(default=None, ge=1)
+
+
+class Change(Strict):
+    """What the migration moves: `columns` maps each old column to its new one in `table`."""
+
+    table: str = Field(pattern=IDENTIFIER)
+    columns: dict[str, str] = Field(min_length=1)
+
+
+class Estimates(Strict):
+    """Per-cell durations the schedule assumes (deployments use the rollout policy's estimate)."""
+
+    schema_change: Duration = timedelta(minutes=15)
+    backfill: Duration = timedelta(hours=2)
+
+
+class Timeouts(Strict):
+    lock: Duration = timedelta(seconds=5)
+    statement: Duration = timedelta(minutes=15)
+
+
+class Migration(Strict):
+    id: str = Field(pattern=MIGRATION_ID)
+    description: str = Field(min_length=1)
+    database: str = Field(default="app", pattern=IDENTIFIER)
+    change: Change
+    start: datetime | None = None
+    timeouts: Timeouts = Timeouts()
+    estimates: Estimates = Estimates()
+    phases: tuple[Phase, ...] = Field(min_length=1)
+
+
+class ManifestFile(Strict):
+    migration: Migration
+
+
+def manifest_file(migration_id: str) -> str:
+    """Where a migration's manifest is, relative to the fleet root."""
+    return f"{MIGRATIONS_DIR}/{migration_id}/{MANIFEST_FILE}"
+
+
+def parse_manifest(doc: Document, migration_id: str) -> Migration:
+    """Validate one manifest's shape (`migrations.planner` checks it against the fleet)."""
+    migration = parse_model(doc, ManifestFile).migration
+    if migration.id != migration_id:
+        raise InputErrors([doc.error(("migration", "id"), f"must equal the folder name {migration_id!r}")])
+    return migration

@@ -1,0 +1,89 @@
+"""Rollout policy (`pipelines/rollout.yaml`): the ordered waves a release goes through."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field, model_validator
+
+from model.cells import Tier
+from model.durations import Duration
+from model.errors import InputErrors
+from model.validation import Strict, parse_model
+from model.yamldoc import Document
+
+POLICY_FILE = "pipelines/rollout.yaml"
+DEFAULT_POLICY = "defaults/rollout.yaml"  # package data of `model`: the seed's policy, no fleet-specific ids
+
+
+class Selection(Strict):
+    """Which cells a wave takes, from those no earlier wave took.
+
+    `tier` alone: every remaining cell of the tier. `tier` + `fraction`: that share of the
+    tier's cells (rounded up), chosen stably and spread across regions. `cells`: explicit ids
+    or globs, in the order given (the enterprise order).
+    """
+
+    tier: Tier | None = None
+    fraction: float | None = Field(default=None, gt=0, le=1)
+    cells: tuple[str, ...] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Selection:
+        if self.tier is None and self.cells is None:
+            raise ValueError("select needs a tier or a list of cells")
+        if self.fraction is not None and self.tier is None:
+            raise ValueError("fraction needs a tier")
+        if self.fraction is not None and self.cells is not None:
+            raise ValueError("use either fraction or cells, not both")
+        return self
+
+
+class Bake(Strict):
+    """How long a wave (or each cell, one at a time) bakes: the plan's earliest and latest."""
+
+    min: Duration
+    max: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bake:
+        if self.max < self.min:
+            raise ValueError("max must not be shorter than min")
+        return self
+
+
+class WavePolicy(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
+    select: Selection
+    bake: Bake
+    health_check_interval: Duration = timedelta(minutes=5)
+    one_at_a_time: bool = False
+    max_concurrency: int = Field(default=10, ge=1, le=1000)
+    failure_tolerance: int = Field(default=0, ge=0)
+    approval: bool = False
+    approval_timeout: Duration = timedelta(hours=24)
+    notify_customers: bool = False
+    notifications: tuple[str, ...] = ()
+
+    @property
+    def concurrency(self) -> int:
+        """How many cells of the wave deploy at once."""
+        return 1 if self.one_at_a_time else self.max_concurrency
+
+
+class RolloutPolicy(Strict):
+    deploy_timeout: Duration = timedelta(hours=1)
+    deploy_estimate: Duration = timedelta(minutes=15)
+    waves: tuple[WavePolicy, ...] = Field(min_length=1)
+
+
+def parse_policy(doc: Document) -> RolloutPolicy:
+    """Validate a rollout policy, refusing options the state machines do not implement."""
+    policy = parse_model(doc, RolloutPolicy)
+    errors = [
+        doc.error(("waves", i, "failure_tolerance"), "the pipeline rolls back on the first failure; only 0 is supported")
+        for i, wave in enumerate(policy.waves) if wave.failure_tolerance
+    ]
+    if errors:
+        raise InputErrors(errors)
+    return policy
