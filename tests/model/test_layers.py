@@ -165,29 +165,19 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_build_twice_for_the_same_day_gives_identical_trees(tmp_path: Path) -> None:
+def test_build_twice_for_the_same_day_gives_identical_trees_and_no_stale_files(tmp_path: Path) -> None:
+    stale = tmp_path / "a" / "cells" / "removed-cell.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}", encoding="utf-8")
+    (tmp_path / "a" / "notes.txt").write_text("mine", encoding="utf-8")
     _build(tmp_path / "a")
     _build(tmp_path / "b")
+    assert not stale.exists()  # a removed cell's inventory goes
+    (tmp_path / "a" / "notes.txt").unlink()  # only the folders a build writes are cleaned
     first, second = _tree(tmp_path / "a"), _tree(tmp_path / "b")
     assert first == second
     assert b'"at": "2026-06-01"' in first["build.json"]
     assert len([p for p in first if p.startswith("cells/")]) == 14
-
-
-def test_build_removes_what_it_no_longer_makes(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from fleet.cli import app
-
-    out = tmp_path / "build"
-    stale = out / "cells" / "removed-cell.json"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("{}", encoding="utf-8")
-    (out / "notes.txt").write_text("mine", encoding="utf-8")
-    result = CliRunner().invoke(app, ["build", "--at", AT.isoformat(), "--out", str(out), "--root", str(REPO_ROOT)])
-    assert result.exit_code == 0, result.output
-    assert not stale.exists()
-    assert (out / "notes.txt").exists()  # only the folders a build writes are cleaned
 
 
 def test_region_list_matches_botocore() -> None:
