@@ -50,7 +50,7 @@ def synthetic_cells(size: int, *, enterprise_share: float = 0.1) -> list[Cell]:
     return sorted(cells, key=lambda c: c.id)
 
 
-def synthetic_fleet(size: int, root: Path | None = None, *, enterprise_share: float = 0.1) -> Fleet:
+def synthetic_fleet(size: int, *, enterprise_share: float = 0.1) -> Fleet:
     """The synthetic cells as an in-memory Fleet."""
     return Fleet(cells=tuple(synthetic_cells(size, enterprise_share=enterprise_share)))
 
