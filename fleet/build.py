@@ -7,16 +7,19 @@ revisions. The cell inventories come from the preview engine (`fleet.preview`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from fleet.inputs import FleetInputs
 from landing_zone.gateway import RENDERERS, render_all
 from landing_zone.lifecycle import Action, compile_edge
 from landing_zone.readiness import declared_support, gate
 from migrations.runbook import render_runbook
+from migrations.state import MigrationState
 from model.jsonio import dumps
 from pipelines.render import pipeline_files
 from pipelines.targets import Targets
+from statuspage.assemble import fleet_status
+from statuspage.render import status_files
 
 BUILD_INFO = "build.json"
 
@@ -50,4 +53,9 @@ def render_documents(inputs: FleetInputs, at: date) -> Rendered:
     for migration in inputs.migrations:
         files[f"runbooks/{migration.id}.md"] = render_runbook(migration)
         summary.append(f"runbooks: {migration.id}: {len(migration.cells)} cells, {len(migration.phases)} phases")
+
+    unrecorded = tuple((m, MigrationState(m.id)) for m in inputs.migrations)  # the build records no progress
+    status = fleet_status(inputs.fleet, inputs.plan, datetime.combine(at, time(), UTC), migrations=unrecorded)
+    files.update({f"status/{name}": text for name, text in status_files(status).items()})
+    summary.append(f"status: {status.state.label} (declared state), {len(inputs.fleet.cells)} cells in {len(status.waves)} waves")
     return Rendered(files=files, summary=summary)

@@ -13,10 +13,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 
 def load_templates(folder: Path, names: tuple[str, ...], filters: Mapping[str, Callable[..., Any]] | None = None,
-                   ) -> dict[str, Template]:
-    """Compile `names` from `folder` (Markdown and plain text; output is escaped by the callers' filters)."""
-    env = Environment(  # noqa: S701 - Markdown and text, not HTML; inputs are escaped by filters
+                   *, html: bool = False) -> dict[str, Template]:
+    """Compile `names` from `folder`: HTML autoescaped; Markdown and text escaped by the callers' filters."""
+    env = Environment(
         loader=FileSystemLoader(folder),
+        autoescape=html,  # noqa: S701 - on for HTML; Markdown and text are escaped by the callers' filters
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

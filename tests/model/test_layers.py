@@ -32,6 +32,8 @@ from model.cells import AWS_REGIONS
 from pipelines.inputs import rollout_input
 from pipelines.render import pipeline_files, plan_table
 from pipelines.targets import Targets
+from statuspage.assemble import fleet_status
+from statuspage.render import status_files
 
 AT = date(2026, 6, 1)
 
@@ -40,7 +42,8 @@ class _Forbidden(AssertionError):
     pass
 
 
-PRODUCT = tuple(str(REPO_ROOT / name) + os.sep for name in ("model", "modules", "pipelines", "landing_zone", "migrations"))
+CAPABILITIES = ("model", "modules", "pipelines", "landing_zone", "migrations", "statuspage")
+PRODUCT = tuple(str(REPO_ROOT / name) + os.sep for name in CAPABILITIES)
 
 
 def _ours(depth: int = 2) -> bool:
@@ -136,6 +139,9 @@ def _render_everything(inputs: FleetInputs) -> None:
         assert render_runbook(migration, cell=migration.cells[0])
         assert definition(migration)
         assert render_text(status_view(migration, MigrationState(migration.id)))
+    states = tuple((m, MigrationState(m.id)) for m in inputs.migrations)
+    at = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    assert status_files(fleet_status(inputs.fleet, inputs.plan, at, migrations=states))["index.html"]
 
 
 def test_the_guard_itself_catches_a_read() -> None:
