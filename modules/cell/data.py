@@ -17,6 +17,9 @@ DATABASE_NAME = "product"
 MONITORING_SECONDS = 60  # enhanced monitoring (FSBP RDS.6)
 MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 BACKTRACK_SECONDS = 24 * 3600  # Aurora MySQL backtracking (FSBP RDS.14)
+MYSQL_FAMILY = "aurora-mysql8.0"
+# Aurora MySQL writes audit events only when asked (FSBP RDS.34/RDS.45); exported with the logs.
+MYSQL_AUDIT = {"server_audit_logging": "1", "server_audit_events": "CONNECT,QUERY_DCL,QUERY_DDL"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,18 @@ def _client_egress(
         from_port=port,
         to_port=port,
         description="The cell database",
+        opts=opts,
+    )
+
+
+def _audit_parameters(name: str, args: DataArgs, opts: pulumi.ResourceOptions) -> aws.rds.ClusterParameterGroup | None:
+    if args.engine != Engine.AURORA_MYSQL.value:
+        return None
+    return aws.rds.ClusterParameterGroup(
+        f"{name}-db-audit",
+        family=MYSQL_FAMILY,
+        description="Aurora MySQL audit logging",
+        parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=k, value=v) for k, v in sorted(MYSQL_AUDIT.items())],
         opts=opts,
     )
 
@@ -90,6 +105,7 @@ def build_data(
     )
     _client_egress(name, clients, firewall, args.port, opts)
     monitoring = _monitoring_role(name, opts)
+    audit = _audit_parameters(name, args, opts)
     data_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=args.protect))
     cluster = aws.rds.Cluster(
         f"{name}-db",
@@ -114,6 +130,7 @@ def build_data(
         copy_tags_to_snapshot=True,
         enabled_cloudwatch_logs_exports=list(args.log_exports),
         backtrack_window=BACKTRACK_SECONDS if args.engine == Engine.AURORA_MYSQL.value else None,
+        db_cluster_parameter_group_name=audit.name if audit is not None else None,
         opts=data_opts,
     )
     instances = [

@@ -12,7 +12,7 @@ import pytest
 
 from fleet.inputs import load_fleet
 from fleet.mocking import Inventory, Registered
-from model.cells import Cell, Fleet, Tier
+from model.cells import Cell, Engine, Fleet, Tier
 from model.contract import alarm_prefix
 from modules.cell.component import TYPE_TOKEN
 from modules.cell.profiles import SIZES, TIERS
@@ -53,6 +53,7 @@ def expected_counts(cell: Cell) -> Counter[str]:
             "aws:ec2/securityGroup:SecurityGroup": 2,  # the database's, its clients'
             "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
             "aws:rds/cluster:Cluster": 1,
+            "aws:rds/clusterParameterGroup:ClusterParameterGroup": int(cell.database.engine is Engine.AURORA_MYSQL),
             "aws:rds/clusterInstance:ClusterInstance": {Tier.CANARY: 1, Tier.SMB: 2, Tier.ENTERPRISE: 3}[cell.tier],
             "aws:sns/topic:Topic": 1,
             "aws:cloudwatch/metricAlarm:MetricAlarm": 2,

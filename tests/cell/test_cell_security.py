@@ -206,6 +206,9 @@ def test_rds_foundational_controls(case: tuple[Cell, Inventory]) -> None:
     if cell.database.engine is Engine.AURORA_MYSQL:
         assert {"audit", "error", "slowquery"} <= exports  # RDS.34
         assert db["backtrackWindow"] > 0  # RDS.14
+        audit = one(inventory, "aws:rds/clusterParameterGroup:ClusterParameterGroup")
+        assert db["dbClusterParameterGroupName"] == audit.state["name"]
+        assert {p["name"]: p["value"] for p in audit.inputs["parameters"]}["server_audit_logging"] == "1"  # RDS.45
     else:
         assert exports == {"postgresql"}
         assert "backtrackWindow" not in db
