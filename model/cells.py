@@ -123,11 +123,33 @@ MaintenanceWindow = Annotated[str, AfterValidator(_maintenance_window)]
 Channel = Annotated[str, AfterValidator(_channel)]
 
 
+# Exposure of a cell (issue 10): an image digest pins what a release runs; the EKS API is
+# private unless the cell file names the public networks that may reach it.
+IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _image_digest(value: str) -> str:
+    if not IMAGE_DIGEST.match(value):
+        raise ValueError(f"{value!r} is not an image digest like sha256:<64 hex digits>")
+    return value
+
+
+def _public_cidr(value: IPv4Network) -> IPv4Network:
+    if value.prefixlen < 8 or not value.is_global:
+        raise ValueError(f"{value} is not a public network of at most a /8 (the API allow-list)")
+    return value
+
+
+ImageDigest = Annotated[str, AfterValidator(_image_digest)]
+PublicCidr = Annotated[IPv4Network, AfterValidator(_public_cidr)]
+
+
 class ServiceRelease(Strict):
     """What one product service runs in a cell: a release serving some API versions."""
 
     release: SemVer
     api_versions: tuple[ApiVersion, ...] = Field(min_length=1)
+    image_digest: ImageDigest | None = None  # a new release drops it (`Cell.with_release`)
 
     @field_validator("api_versions")
     @classmethod
@@ -158,6 +180,7 @@ class Cell(Strict):
     maintenance_window: MaintenanceWindow | None = None
     notification_channel: Channel | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    public_access_cidrs: tuple[PublicCidr, ...] = ()  # the EKS API's public allow-list; empty: private
 
     @field_validator("vpc_cidr")
     @classmethod

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network
 from typing import Any
 
 import pulumi
@@ -30,6 +29,7 @@ from modules.cell.profiles import (
     TIERS,
     engine_version,
 )
+from modules.cell.subnets import subnet_cidrs
 from modules.cell.workloads import workload_manifests
 
 MANAGED_BY = "cellfleet"
@@ -51,7 +51,8 @@ class NetworkArgs:
 class ComputeArgs:
     cluster_name: pulumi.Input[str]
     kubernetes_version: pulumi.Input[str]
-    private_endpoint_only: bool
+    public_access_cidrs: Sequence[str]  # empty: the API endpoint is private only
+    log_retention_days: pulumi.Input[int]
     node_instance_types: Sequence[pulumi.Input[str]]
     nodes_min: pulumi.Input[int]
     nodes_desired: pulumi.Input[int]
@@ -111,14 +112,6 @@ class CellArgs:
     workloads: Sequence[Mapping[str, Any]] = field(default_factory=list)
 
 
-def subnet_cidrs(vpc: IPv4Network, zones: int) -> tuple[list[str], list[str]]:
-    """Private and public subnet CIDRs, one of each per AZ: the VPC cut in 16, privates first half."""
-    pieces = list(vpc.subnets(prefixlen_diff=4))
-    private = [str(pieces[i]) for i in range(zones)]
-    public = [str(pieces[8 + i]) for i in range(zones)]
-    return private, public
-
-
 def cell_args(
     cell: Cell,
     registry_table: str,
@@ -148,7 +141,8 @@ def cell_args(
         compute=ComputeArgs(
             cluster_name=cell.id,
             kubernetes_version=KUBERNETES_VERSION,
-            private_endpoint_only=tier.private_endpoint_only,
+            public_access_cidrs=[str(cidr) for cidr in cell.public_access_cidrs],
+            log_retention_days=tier.log_retention_days,
             node_instance_types=list(size.node_instance_types),
             nodes_min=size.nodes_min,
             nodes_desired=size.nodes_desired,

@@ -8,10 +8,11 @@ import pulumi_aws as aws
 from modules.cell.args import CellArgs
 from modules.cell.compute import build_compute
 from modules.cell.data import build_data
+from modules.cell.keys import build_observability_key
 from modules.cell.network import build_network
 from modules.cell.observability import build_observability
 from modules.cell.registration import build_registration
-from modules.cell.workloads import kubeconfig, register_workloads
+from modules.cell.workloads import database_security_group_policy, kubeconfig, register_workloads
 
 TYPE_TOKEN = "cellfleet:index:Cell"  # noqa: S105 - a Pulumi type token
 
@@ -39,19 +40,25 @@ class Cell(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self, provider=provider)
 
-        network = build_network(name, args.network, child)
-        compute = build_compute(name, args.compute, network.private_subnet_ids, child)
-        data = build_data(
-            name, args.data, network.vpc.id, network.private_subnet_ids, compute.security_group_id, child
-        )
+        log_key = build_observability_key(name, args.cell_id, args.account, args.region, child)
+        network = build_network(name, args.network, log_key.arn, child)
+        compute = build_compute(name, args.compute, network.private_subnet_ids, log_key.arn, child)
+        data = build_data(name, args.data, network.vpc.id, network.private_subnet_ids, child)
         cluster = compute.cluster
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
                 lambda parts: kubeconfig(parts[0], parts[1], parts[2] or "", args.region)
             )
         )
-        register_workloads(name, args.workloads, self.kubeconfig, self, depends_on=[compute.node_group])
-        observability = build_observability(name, args.cell_id, args.observability, child)
+        pod_groups = database_security_group_policy([compute.security_group_id, data.clients.id])
+        register_workloads(
+            name,
+            [*args.workloads, pod_groups],
+            self.kubeconfig,
+            self,
+            depends_on=[compute.node_group, compute.network_addon],
+        )
+        observability = build_observability(name, args.cell_id, args.observability, log_key.arn, child)
         build_registration(
             name,
             args,

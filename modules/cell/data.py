@@ -8,10 +8,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from model.cells import Engine
+from model.iam import assume_role_policy
 from modules.cell.args import DataArgs
 
 MASTER_USERNAME = "cellfleet_admin"
 DATABASE_NAME = "product"
+MONITORING_SECONDS = 60  # enhanced monitoring (FSBP RDS.6)
+MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+BACKTRACK_SECONDS = 24 * 3600  # Aurora MySQL backtracking (FSBP RDS.14)
+MYSQL_FAMILY = "aurora-mysql8.0"
+# Aurora MySQL writes audit events only when asked (FSBP RDS.34/RDS.45); exported with the logs.
+MYSQL_AUDIT = {"server_audit_logging": "1", "server_audit_events": "CONNECT,QUERY_DCL,QUERY_DDL"}
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,50 @@ class Data:
     cluster: aws.rds.Cluster
     instances: list[aws.rds.ClusterInstance]
     key: aws.kms.Key | None
+    clients: aws.ec2.SecurityGroup
+
+
+def _clients(name: str, vpc_id: pulumi.Input[str], opts: pulumi.ResourceOptions) -> aws.ec2.SecurityGroup:
+    """The group the database clients' pods get (EKS security groups for pods); no rules of its own."""
+    return aws.ec2.SecurityGroup(
+        f"{name}-db-clients", vpc_id=vpc_id, description="Pods of the cell that use its database", opts=opts
+    )
+
+
+def _client_egress(
+    name: str, clients: aws.ec2.SecurityGroup, firewall: aws.ec2.SecurityGroup, port: int, opts: pulumi.ResourceOptions
+) -> aws.vpc.SecurityGroupEgressRule:
+    """The clients' one egress: the database port of the database's group (a rule, to avoid a cycle)."""
+    return aws.vpc.SecurityGroupEgressRule(
+        f"{name}-db-clients-egress",
+        security_group_id=clients.id,
+        referenced_security_group_id=firewall.id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        description="The cell database",
+        opts=opts,
+    )
+
+
+def _audit_parameters(name: str, args: DataArgs, opts: pulumi.ResourceOptions) -> aws.rds.ClusterParameterGroup | None:
+    if args.engine != Engine.AURORA_MYSQL.value:
+        return None
+    return aws.rds.ClusterParameterGroup(
+        f"{name}-db-audit",
+        family=MYSQL_FAMILY,
+        description="Aurora MySQL audit logging",
+        parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=k, value=v) for k, v in sorted(MYSQL_AUDIT.items())],
+        opts=opts,
+    )
+
+
+def _monitoring_role(name: str, opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    role = aws.iam.Role(
+        f"{name}-db-monitoring", assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com"), opts=opts
+    )
+    aws.iam.RolePolicyAttachment(f"{name}-db-monitoring", role=role.name, policy_arn=MONITORING_POLICY, opts=opts)
+    return role
 
 
 def build_data(
@@ -26,10 +78,9 @@ def build_data(
     args: DataArgs,
     vpc_id: pulumi.Input[str],
     subnet_ids: Sequence[pulumi.Input[str]],
-    client_security_group_id: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> Data:
-    """Aurora cluster and instances in the private subnets; only the EKS nodes may connect."""
+    """Aurora cluster and instances in the private subnets; only the database clients' pods may connect."""
     key = None
     if args.customer_managed_key:
         key = aws.kms.Key(
@@ -40,17 +91,21 @@ def build_data(
             opts=opts,
         )
     subnets = aws.rds.SubnetGroup(f"{name}-db", subnet_ids=list(subnet_ids), opts=opts)
+    clients = _clients(name, vpc_id, opts)
     firewall = aws.ec2.SecurityGroup(
         f"{name}-db",
         vpc_id=vpc_id,
-        description="Aurora: the cell's EKS workloads only",
+        description="Aurora: the cell's database clients only",
         ingress=[
             aws.ec2.SecurityGroupIngressArgs(
-                protocol="tcp", from_port=args.port, to_port=args.port, security_groups=[client_security_group_id]
+                protocol="tcp", from_port=args.port, to_port=args.port, security_groups=[clients.id]
             )
         ],
         opts=opts,
     )
+    _client_egress(name, clients, firewall, args.port, opts)
+    monitoring = _monitoring_role(name, opts)
+    audit = _audit_parameters(name, args, opts)
     data_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=args.protect))
     cluster = aws.rds.Cluster(
         f"{name}-db",
@@ -74,6 +129,8 @@ def build_data(
         final_snapshot_identifier=pulumi.Output.concat(args.cluster_identifier, "-final") if args.final_snapshot else None,
         copy_tags_to_snapshot=True,
         enabled_cloudwatch_logs_exports=list(args.log_exports),
+        backtrack_window=BACKTRACK_SECONDS if args.engine == Engine.AURORA_MYSQL.value else None,
+        db_cluster_parameter_group_name=audit.name if audit is not None else None,
         opts=data_opts,
     )
     instances = [
@@ -85,9 +142,12 @@ def build_data(
             instance_class=args.instance_class,
             db_subnet_group_name=subnets.name,
             publicly_accessible=False,
+            auto_minor_version_upgrade=True,
+            monitoring_interval=MONITORING_SECONDS,
+            monitoring_role_arn=monitoring.arn,
             preferred_maintenance_window=args.maintenance_window,
             opts=data_opts,
         )
         for index in range(args.instances)
     ]
-    return Data(cluster=cluster, instances=instances, key=key)
+    return Data(cluster=cluster, instances=instances, key=key, clients=clients)

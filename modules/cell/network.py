@@ -18,9 +18,16 @@ class Network:
     public_subnet_ids: list[pulumi.Output[str]]
 
 
-def _flow_logs(name: str, vpc: aws.ec2.Vpc, args: NetworkArgs, opts: pulumi.ResourceOptions) -> None:
+def _default_security_group(name: str, vpc: aws.ec2.Vpc, opts: pulumi.ResourceOptions) -> None:
+    """The VPC's default group, managed with no rules: nothing that lands in it can talk (FSBP EC2.2)."""
+    aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[], opts=opts)
+
+
+def _flow_logs(
+    name: str, vpc: aws.ec2.Vpc, args: NetworkArgs, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> None:
     group = aws.cloudwatch.LogGroup(
-        f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, opts=opts
+        f"{name}-flow-logs", retention_in_days=args.flow_log_retention_days, kms_key_id=key_arn, opts=opts
     )
     role = aws.iam.Role(
         f"{name}-flow-logs", assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"), opts=opts
@@ -50,7 +57,9 @@ def _flow_logs(name: str, vpc: aws.ec2.Vpc, args: NetworkArgs, opts: pulumi.Reso
     )
 
 
-def build_network(name: str, args: NetworkArgs, opts: pulumi.ResourceOptions) -> Network:
+def build_network(
+    name: str, args: NetworkArgs, log_key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> Network:
     """VPC, one public and one private subnet per AZ, NAT per AZ (or one), route tables, flow logs."""
     zones = aws.get_availability_zones_output(
         region=args.region, state="available", opts=pulumi.InvokeOutputOptions(parent=opts.parent, provider=opts.provider)
@@ -118,5 +127,6 @@ def build_network(name: str, args: NetworkArgs, opts: pulumi.ResourceOptions) ->
             route_table_id=private_tables[index % nat_count].id,
             opts=opts,
         )
-    _flow_logs(name, vpc, args, opts)
+    _default_security_group(name, vpc, opts)
+    _flow_logs(name, vpc, args, log_key_arn, opts)
     return Network(vpc=vpc, private_subnet_ids=[s.id for s in private], public_subnet_ids=[s.id for s in public])

@@ -42,13 +42,21 @@ def _metric(query_id: str, metric: str, cell_id: pulumi.Input[str]) -> aws.cloud
 
 
 def build_observability(
-    name: str, cell_id: pulumi.Input[str], args: ObservabilityArgs, opts: pulumi.ResourceOptions
+    name: str,
+    cell_id: pulumi.Input[str],
+    args: ObservabilityArgs,
+    key_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
 ) -> Observability:
     """Log group, SNS paging topic, error-rate and p99 alarms, and the composite health alarm that pages."""
     log_group = aws.cloudwatch.LogGroup(
-        f"{name}-services", name=args.log_group_name, retention_in_days=args.log_retention_days, opts=opts
+        f"{name}-services",
+        name=args.log_group_name,
+        retention_in_days=args.log_retention_days,
+        kms_key_id=key_arn,
+        opts=opts,
     )
-    topic = aws.sns.Topic(f"{name}-paging", name=args.paging_topic_name, opts=opts)
+    topic = aws.sns.Topic(f"{name}-paging", name=args.paging_topic_name, kms_master_key_id=key_arn, opts=opts)
     error_rate = aws.cloudwatch.MetricAlarm(
         f"{name}-error-rate",
         name=args.error_rate_alarm,

@@ -29,7 +29,6 @@ class TierPolicy:
     """What a tier changes besides size: resilience, retention, protection."""
 
     nat_per_az: bool
-    private_endpoint_only: bool
     db_instances: int
     backup_retention_days: int
     final_snapshot: bool
@@ -45,9 +44,9 @@ SIZES: dict[SizeProfile, Size] = {
 }
 
 TIERS: dict[Tier, TierPolicy] = {
-    Tier.CANARY: TierPolicy(False, False, 1, 1, False, False, 14),
-    Tier.SMB: TierPolicy(False, False, 2, 7, False, False, 30),
-    Tier.ENTERPRISE: TierPolicy(True, True, 3, 35, True, True, 365),
+    Tier.CANARY: TierPolicy(False, 1, 1, False, False, 14),
+    Tier.SMB: TierPolicy(False, 2, 7, False, False, 30),
+    Tier.ENTERPRISE: TierPolicy(True, 3, 35, True, True, 365),
 }
 
 KUBERNETES_VERSION = "1.33"
@@ -58,7 +57,7 @@ DEFAULT_ENGINE_VERSIONS: dict[Engine, str] = {
 DB_PORTS: dict[Engine, int] = {Engine.AURORA_POSTGRESQL: 5432, Engine.AURORA_MYSQL: 3306}
 DB_LOG_EXPORTS: dict[Engine, tuple[str, ...]] = {
     Engine.AURORA_POSTGRESQL: ("postgresql",),
-    Engine.AURORA_MYSQL: ("error", "slowquery"),
+    Engine.AURORA_MYSQL: ("audit", "error", "slowquery"),  # audit: FSBP RDS.34
 }
 
 

@@ -13,14 +13,19 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from model.cells import Cell, Product
-from modules.cell.profiles import SIZES
+from model.cells import Cell, Product, ServiceRelease
+from modules.cell.network_policies import namespace_policies
+from modules.cell.profiles import DB_PORTS, SIZES
+from modules.cell.subnets import subnet_cidrs
 
 NAMESPACE = "product"
 IMAGE_REPOSITORY = "ghcr.io/cellfleet"
 HTTP_PORT = 8080
 RUN_AS_USER = 10001
 CPU_TARGET_PERCENT = 70
+DATABASE_CLIENT = {"cellfleet.io/database": "client"}  # pods given the database clients' security group
+# Checkov's digest check, skipped only on a Deployment whose cell file gives no digest.
+TAG_ONLY_SKIP = {"checkov.io/skip1": "CKV_K8S_43=no digest in the cell file for this release; the tag is used"}
 
 Manifest = dict[str, Any]
 
@@ -42,6 +47,19 @@ def _metadata(name: str, labels: Mapping[str, str]) -> Manifest:
     return {"name": name, "namespace": NAMESPACE, "labels": dict(labels)}
 
 
+def image_reference(name: str, service: ServiceRelease) -> str:
+    """`repository/name:release`, pinned `@sha256:…` when the cell file gives the release's digest."""
+    reference = f"{IMAGE_REPOSITORY}/{name}:{service.release}"
+    return f"{reference}@{service.image_digest}" if service.image_digest else reference
+
+
+def _deployment_metadata(name: str, labels: Mapping[str, str], service: ServiceRelease) -> Manifest:
+    metadata = _metadata(name, labels)
+    if service.image_digest is None:
+        metadata["annotations"] = dict(TAG_ONLY_SKIP)
+    return metadata
+
+
 def _deployment(cell: Cell, product: Product) -> Manifest:
     service = cell.services[product]
     size = SIZES[cell.size]
@@ -49,7 +67,8 @@ def _deployment(cell: Cell, product: Product) -> Manifest:
     labels = _labels(cell, product)
     container = {
         "name": product.value,
-        "image": f"{IMAGE_REPOSITORY}/{name}:{service.release}",
+        "image": image_reference(name, service),
+        "imagePullPolicy": "Always",
         "ports": [{"name": "http", "containerPort": HTTP_PORT}],
         "env": [
             {"name": "CELL_ID", "value": cell.id},
@@ -77,14 +96,16 @@ def _deployment(cell: Cell, product: Product) -> Manifest:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(name, labels),
+        "metadata": _deployment_metadata(name, labels, service),
         "spec": {
             "replicas": size.replicas,
             "selector": {"matchLabels": _selector(product)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": {**labels, **DATABASE_CLIENT}},
                 "spec": {
+                    # The services call no Kubernetes API: no service-account token in the pods.
+                    "automountServiceAccountToken": False,
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": RUN_AS_USER,
@@ -153,9 +174,30 @@ def _autoscaler(cell: Cell, product: Product) -> Manifest:
     }
 
 
+def _network_policies(cell: Cell) -> list[Manifest]:
+    private, public = subnet_cidrs(cell.vpc_cidr, cell.availability_zones)
+    return namespace_policies(
+        NAMESPACE,
+        edge_cidrs=public,
+        database_cidrs=private,
+        http_port=HTTP_PORT,
+        database_port=DB_PORTS[cell.database.engine],
+    )
+
+
+def database_security_group_policy(group_ids: Sequence[pulumi.Input[str]]) -> Manifest:
+    """EKS security groups for pods: the database clients' pods get `group_ids` on their ENI."""
+    return {
+        "apiVersion": "vpc.amazonaws.com/v1beta1",
+        "kind": "SecurityGroupPolicy",
+        "metadata": {"name": "database-clients", "namespace": NAMESPACE},
+        "spec": {"podSelector": {"matchLabels": dict(DATABASE_CLIENT)}, "securityGroups": {"groupIds": list(group_ids)}},
+    }
+
+
 def workload_manifests(cell: Cell) -> list[Manifest]:
-    """Every Kubernetes object of the cell as plain data: the namespace, then per product service
-    a Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler (sorted by service)."""
+    """Every Kubernetes object of the cell as plain data: the namespace and its NetworkPolicies, then
+    per product service a Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler."""
     namespace: Manifest = {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -167,7 +209,7 @@ def workload_manifests(cell: Cell) -> list[Manifest]:
             },
         },
     }
-    out = [namespace]
+    out = [namespace, *_network_policies(cell)]
     for product in sorted(cell.services, key=lambda p: p.value):
         out += [
             _deployment(cell, product),
@@ -206,7 +248,19 @@ _RESOURCES: dict[tuple[str, str], Any] = {
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("policy/v1", "PodDisruptionBudget"): k8s.policy.v1.PodDisruptionBudget,
     ("autoscaling/v2", "HorizontalPodAutoscaler"): k8s.autoscaling.v2.HorizontalPodAutoscaler,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
 }
+
+
+def _custom_resource(resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions) -> Any:
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        spec=manifest.get("spec"),
+        opts=opts,
+    )
 
 
 def _resource_name(prefix: str, manifest: Mapping[str, Any]) -> str:
@@ -233,14 +287,17 @@ def register_workloads(
     created: list[pulumi.CustomResource] = []
     namespaces: list[pulumi.Resource] = []
     for manifest in manifests:
-        cls = _RESOURCES[(manifest["apiVersion"], manifest["kind"])]
         opts = pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(namespaces))
-        resource = cls(
-            _resource_name(name, manifest),
-            metadata=manifest["metadata"],
-            spec=manifest.get("spec"),
-            opts=opts,
-        )
+        cls = _RESOURCES.get((manifest["apiVersion"], manifest["kind"]))
+        if cls is None:
+            resource = _custom_resource(_resource_name(name, manifest), manifest, opts)
+        else:
+            resource = cls(
+                _resource_name(name, manifest),
+                metadata=manifest["metadata"],
+                spec=manifest.get("spec"),
+                opts=opts,
+            )
         if manifest["kind"] == "Namespace":
             namespaces.append(resource)
         created.append(resource)

@@ -12,7 +12,7 @@ import pytest
 
 from fleet.inputs import load_fleet
 from fleet.mocking import Inventory, Registered
-from model.cells import Cell, Fleet, Tier
+from model.cells import Cell, Engine, Fleet, Tier
 from model.contract import alarm_prefix
 from modules.cell.component import TYPE_TOKEN
 from modules.cell.profiles import SIZES, TIERS
@@ -40,22 +40,28 @@ def expected_counts(cell: Cell) -> Counter[str]:
             "aws:ec2/natGateway:NatGateway": nats,
             "aws:ec2/routeTable:RouteTable": 1 + nats,
             "aws:ec2/flowLog:FlowLog": 1,
-            "aws:cloudwatch/logGroup:LogGroup": 2,
-            "aws:iam/role:Role": 3,
+            "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
+            "aws:cloudwatch/logGroup:LogGroup": 3,  # services, flow logs, EKS control plane
+            "aws:iam/role:Role": 4,
             "aws:iam/rolePolicy:RolePolicy": 1,
-            "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
-            "aws:kms/key:Key": 2 if cell.hipaa else 1,
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 6,
+            "aws:kms/key:Key": 3 if cell.hipaa else 2,
             "aws:eks/cluster:Cluster": 1,
             "aws:eks/nodeGroup:NodeGroup": 1,
+            "aws:eks/addon:Addon": 1,
             "aws:rds/subnetGroup:SubnetGroup": 1,
-            "aws:ec2/securityGroup:SecurityGroup": 1,
+            "aws:ec2/securityGroup:SecurityGroup": 2,  # the database's, its clients'
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
             "aws:rds/cluster:Cluster": 1,
+            "aws:rds/clusterParameterGroup:ClusterParameterGroup": int(cell.database.engine is Engine.AURORA_MYSQL),
             "aws:rds/clusterInstance:ClusterInstance": {Tier.CANARY: 1, Tier.SMB: 2, Tier.ENTERPRISE: 3}[cell.tier],
             "aws:sns/topic:Topic": 1,
             "aws:cloudwatch/metricAlarm:MetricAlarm": 2,
             "aws:cloudwatch/compositeAlarm:CompositeAlarm": 1,
             "aws:dynamodb/tableItem:TableItem": 1,
             "kubernetes:core/v1:Namespace": 1,
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy": 4,
+            "kubernetes:vpc.amazonaws.com/v1beta1:SecurityGroupPolicy": 1,
             "kubernetes:apps/v1:Deployment": PRODUCTS,
             "kubernetes:core/v1:Service": PRODUCTS,
             "kubernetes:policy/v1:PodDisruptionBudget": PRODUCTS,
@@ -161,7 +167,7 @@ def test_eks_secrets_encrypted_and_endpoint_by_tier(case: tuple[Cell, Inventory]
     key = one(inventory, "aws:kms/key:Key", f"{cell.id}-eks-secrets")
     assert cluster.inputs["encryptionConfig"] == {"provider": {"keyArn": key.state["arn"]}, "resources": ["secrets"]}
     assert cluster.inputs["vpcConfig"]["endpointPrivateAccess"] is True
-    assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is (cell.tier is not Tier.ENTERPRISE)
+    assert cluster.inputs["vpcConfig"]["endpointPublicAccess"] is bool(cell.public_access_cidrs)
     nodes = one(inventory, "aws:eks/nodeGroup:NodeGroup")
     size = SIZES[cell.size]
     scaling = nodes.inputs["scalingConfig"]
@@ -234,7 +240,7 @@ def test_workloads_are_registered_from_the_one_definition(case: tuple[Cell, Inve
         (r.inputs["kind"], r.inputs["metadata"]["name"]): r for r in inventory.resources if r.type.startswith("kubernetes:")
     }
     manifests = workload_manifests(cell)
-    assert len(registered) == len(manifests)
+    assert len(registered) == len(manifests) + 1  # and the SecurityGroupPolicy, which needs the groups' ids
     for manifest in manifests:
         resource = registered[(manifest["kind"], manifest["metadata"]["name"])]
         assert resource.provider.startswith(k8s_provider.urn)
@@ -243,7 +249,8 @@ def test_workloads_are_registered_from_the_one_definition(case: tuple[Cell, Inve
         pod = registered[("Deployment", f"{product.value}-service")].inputs["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         (container,) = pod["containers"]
-        assert container["image"].endswith(f":{service.release}")
+        pinned = f"@{service.image_digest}" if service.image_digest else ""
+        assert container["image"].endswith(f":{service.release}{pinned}")
         assert {"name": "API_VERSIONS", "value": ",".join(service.api_versions)} in container["env"]
         assert {"requests", "limits"} <= set(container["resources"])
         assert "readinessProbe" in container

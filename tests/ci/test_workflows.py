@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ from ruamel.yaml import YAML
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 LINT = REPO / "tests" / "ci" / "actionlint.cjs"
+# Protected in the repository settings (required reviewers, branch rules); README, "Security".
+PROTECTED_ENVIRONMENTS = {"preview", "production", "drift"}
 
 
 def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
@@ -23,8 +27,8 @@ def load(path: Path) -> dict[str, Any]:
     return doc
 
 
-def test_there_are_the_three_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} == {"pull-request.yml", "main.yml", "drift.yml"}
+def test_the_three_workflows_are_there() -> None:
+    assert {"pull-request.yml", "main.yml", "drift.yml"} <= {p.name for p in WORKFLOWS}
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -48,17 +52,58 @@ def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
 
 
+SHA_PIN = re.compile(r"^\s*(?:-\s+)?uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+SECRET = re.compile(r"\$\{\{\s*secrets\.")
+
+
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
-def test_actions_are_pinned_and_secrets_come_from_the_store(workflow: Path) -> None:
-    doc = load(workflow)
-    for step in _steps(doc):
-        if "uses" in step:
-            name, _, version = step["uses"].partition("@")
-            assert (version.startswith("v") and version[1:2].isdigit()) or len(version) == 40, f"{name} unpinned"
+def test_actions_are_pinned_by_sha_and_secrets_come_from_the_store(workflow: Path) -> None:
     text = workflow.read_text()
     for line in text.splitlines():
+        if re.match(r"^\s*(?:-\s+)?uses:", line):
+            assert SHA_PIN.match(line), f"not pinned by commit with its version: {line.strip()}"
         if "TOKEN" in line or "ROLE_ARN" in line:
             assert "${{ secrets." in line, line
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_jobs_get_minimal_permissions_and_secrets_only_in_environments(workflow: Path) -> None:
+    doc = load(workflow)
+    assert doc["permissions"] == {}, "workflow-wide permissions must be empty; jobs ask for theirs"
+    for name, job in doc["jobs"].items():
+        assert "permissions" in job, name
+        assert "write-all" not in str(job["permissions"]) and "read-all" not in str(job["permissions"]), name
+        uses_secrets = bool(SECRET.search(json.dumps(job)))
+        if uses_secrets or job["permissions"].get("id-token") == "write":
+            assert job.get("environment") in PROTECTED_ENVIRONMENTS, f"{name} holds a secret outside an environment"
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_checkouts_do_not_persist_credentials(workflow: Path) -> None:
+    for step in _steps(load(workflow)):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step.get("with", {}).get("persist-credentials") is False, step
+
+
+def test_each_workflow_assumes_its_own_role() -> None:
+    roles = {}
+    for workflow in WORKFLOWS:
+        found = set(re.findall(r"secrets\.(AWS_\w+_ROLE_ARN)", workflow.read_text()))
+        assert len(found) <= 1, workflow.name
+        roles[workflow.name] = found
+    named = [role for found in roles.values() for role in found]
+    assert len(named) == len(set(named)) >= 3
+
+
+def test_pull_request_code_runs_without_secrets_or_write_token() -> None:
+    doc = load(REPO / ".github/workflows/pull-request.yml")
+    check = doc["jobs"]["check"]
+    assert check["permissions"] == {"contents": "read"}
+    assert "environment" not in check
+    assert not SECRET.search(json.dumps(check))
+    comment = doc["jobs"]["comment"]
+    assert not any(s.get("uses", "").startswith("actions/checkout@") for s in comment["steps"])
+    assert doc["jobs"]["preview"]["environment"] == "preview"
 
 
 def test_pull_request_previews_only_affected_stacks() -> None:
@@ -66,7 +111,8 @@ def test_pull_request_previews_only_affected_stacks() -> None:
     check, preview = doc["jobs"]["check"], doc["jobs"]["preview"]
     runs = " ".join(step.get("run", "") for step in check["steps"])
     assert "fleet check" in runs and "./scripts/test" in runs and "fleet diff" in runs
-    assert any("sticky-pull-request-comment" in step.get("uses", "") for step in check["steps"])
+    comment = doc["jobs"]["comment"]
+    assert any("sticky-pull-request-comment" in step.get("uses", "") for step in comment["steps"])
     assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.check.outputs.stacks) }}"
     pulumi = next(s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
