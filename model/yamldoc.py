@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -106,6 +107,13 @@ def _structure_problem(yaml: YAML, text: str) -> tuple[int, str] | None:
 
 def parse_document(text: str, shown: str, *, allow_empty: bool = False) -> Document:
     """Parse one YAML text; unparsable, unsafe or empty input raises InputErrors with a line."""
+    return _parse_cached(text, shown, allow_empty)
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str, shown: str, allow_empty: bool) -> Document:
+    # The same file text parses to the same document: a process that loads a fleet twice (diff, tests)
+    # parses each unchanged file once. Documents are never modified after parsing.
     yaml = YAML(typ="rt", pure=True)
     try:
         problem = _structure_problem(yaml, text)
