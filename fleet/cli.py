@@ -90,12 +90,12 @@ def build(
     root: RootOption = REPO_ROOT,
 ) -> None:
     """Check every input, then write every generated artefact for day --at under --out and print a summary."""
+    when = day(at)
     from rich.progress import Progress
 
     from fleet.build import render_documents
     from fleet.preview import cell_inventories
 
-    when = day(at)
     inputs = load_inputs(root)
     rendered = render_documents(inputs, when)
     with Progress(console=stderr, transient=True) as progress:
@@ -136,12 +136,12 @@ def preview(
     root: RootOption = REPO_ROOT,
 ) -> None:
     """Run one cell's stack program offline under mocks and print its resource inventory."""
+    fleet = load_fleet(root)
+    if cell not in fleet:
+        raise typer.BadParameter(f"unknown cell {cell[:60]!r}; cells: {', '.join(fleet.ids)}", param_hint="CELL")
     from fleet.inventory import inventory_document, key_properties, to_json
     from fleet.preview import preview_cell
 
-    fleet = load_fleet(root)
-    if cell not in fleet:
-        raise typer.BadParameter(f"unknown cell {cell!r}; cells: {', '.join(fleet.ids)}", param_hint="CELL")
     document = inventory_document(preview_cell(fleet.cell(cell)))
     if output_format is PreviewFormat.JSON:
         emit(to_json(document), out)

@@ -139,7 +139,9 @@ def _overlaps(cells: Iterable[tuple[Cell, Document]]) -> list[InputError]:
 def parse_fleet(cell_docs: Sequence[Document], defaults_doc: Document | None, folder: str = CELLS_DIR) -> Fleet:
     """Validate every parsed cell file with the tier defaults; raise InputErrors listing all problems."""
     defaults = _Defaults(defaults_doc)
-    errors: list[InputError] = list(defaults.errors)
+    if defaults.errors:  # every cell builds on the defaults: their problems alone, not each cell's fallout
+        raise InputErrors(defaults.errors)
+    errors: list[InputError] = []
     parsed: list[tuple[Cell, Document]] = []
     seen: dict[str, Document] = {}
     for doc in cell_docs:

@@ -178,7 +178,7 @@ def watch(
     try:
         rollouts.parse_execution_arn(execution)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="EXECUTION") from None
     with aws_errors():
         current = rollouts.progress(execution, rollout_table)
         if once:

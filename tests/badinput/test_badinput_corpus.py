@@ -39,7 +39,7 @@ def _snapshot(folder: Path) -> set[str]:
 
 def test_the_corpus_is_large_and_covers_every_input_kind() -> None:
     assert len(CASES) >= 120
-    assert len({c.name for c in CASES}) == len(CASES)
+    assert len({(c.kind, c.name) for c in CASES}) == len(CASES)
     kinds = {c.kind for c in CASES}
     assert {"cells", "defaults", "policy", "routes", "migrations", "files", "cli"} <= kinds
 
