@@ -59,11 +59,9 @@ def approve(token: str, *, region: str, at: datetime | None = None) -> dict[str,
     return approval
 
 
-def reject(token: str, reason: str, *, region: str, at: datetime | None = None) -> None:
-    """Reject; the cause names the caller's identity and the time with the reason."""
-    when = (at or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+def reject(token: str, reason: str, *, region: str) -> None:
     sfn = boto3.client("stepfunctions", region_name=region)
-    sfn.send_task_failure(taskToken=token, error="Rejected", cause=f"{reason} (rejected by {caller(region)} at {when})")
+    sfn.send_task_failure(taskToken=token, error="Rejected", cause=reason)
 
 
 @dataclass

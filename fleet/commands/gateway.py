@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -35,17 +34,6 @@ RegistryOption = Annotated[
 TableOption = Annotated[str, typer.Option("--registry-table", help="Registry table name.")]
 RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region of the registry.", callback=options.region)]
 FormatOption = Annotated[DocFormat, typer.Option("--format", help="text or json.")]
-
-
-class Target(StrEnum):
-    """`--target`: one per renderer of `landing_zone.gateway.RENDERERS` (a test keeps them equal)."""
-
-    AWS = "aws"
-    ENVOY = "envoy"
-    KONG = "kong"
-    NGINX = "nginx"
-
-
 EndpointOption = Annotated[str | None, typer.Option("--endpoint-url", help="DynamoDB endpoint (e.g. a local emulator).")]
 
 
@@ -61,7 +49,7 @@ def _support(
 @gateway_app.callback(invoke_without_command=True)
 def gateway(
     ctx: typer.Context,
-    target: Annotated[Target | None, typer.Option("--target", help="Gateway to render for.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Gateway to render for: aws, envoy, kong or nginx.")] = None,
     at: AtOption = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Upstream URL, NAME=URL (e.g. cell_router=http://127.0.0.1:8081).")
@@ -76,7 +64,7 @@ def gateway(
     """Render the edge config for one target; the readiness gate runs first (exit 1 on lagging cells)."""
     if ctx.invoked_subcommand is not None:
         return
-    if target is None:
+    if target not in RENDERERS:
         raise typer.BadParameter(f"choose one of: {', '.join(sorted(RENDERERS))}", param_hint="--target")
     when = day(at)
     routes = load_routes(root)
@@ -87,9 +75,9 @@ def gateway(
     plan = compile_edge(routes, when, overrides)
     support, cells, source = _support(root, registry, registry_table, region, endpoint_url)
     gate(routes, plan, support, cells, source)
-    _, render = RENDERERS[target.value]
+    _, render = RENDERERS[target]
     emit(render(plan), out)
-    stderr.print(f"{target.value}: {len(plan.exposed)} of {len(plan.routes)} routes exposed on {when.isoformat()}"
+    stderr.print(f"{target}: {len(plan.exposed)} of {len(plan.routes)} routes exposed on {when.isoformat()}"
                  + (f" -> {out}" if out else ""))
 
 
