@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sys
 from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -20,14 +20,13 @@ from rich.table import Table
 
 from fleet.commands import gateway, migrate, rollout, status
 from fleet.inputs import load_fleet, load_inputs
-from fleet.options import REPO_ROOT, AtOption, RootOption, day, emit
+from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit, table_width
 from model.errors import InputErrors
 
 app = typer.Typer(
     name="fleet",
     help="cellfleet: validate, build, plan and roll out a fleet of cells.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 stderr = Console(stderr=True)
@@ -43,17 +42,45 @@ class DiffFormat(StrEnum):
     JSON = "json"
 
 
+def _version(show: bool) -> None:
+    if show:
+        try:
+            version = metadata.version("cellfleet")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+        sys.stdout.write(f"fleet (cellfleet) {version}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    _show_version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
     """cellfleet: validate, build, plan and roll out a fleet of cells."""
 
 
 @app.command()
-def check(root: RootOption = REPO_ROOT) -> None:
+def check(
+    root: RootOption = REPO_ROOT,
+    output_format: Annotated[DocFormat, typer.Option("--format", help="text (summary on stderr) or json (on stdout).")]
+    = DocFormat.TEXT,
+) -> None:
     """Validate every input (cells, rollout policy, routes, migrations); one line per problem, exit 1 if any."""
-    inputs = load_inputs(root)
-    stderr.print(f"ok: {len(inputs.fleet.cells)} cells, {len(inputs.plan.waves)} waves, "
-                 f"{len(inputs.routes.config.routes)} routes, {len(inputs.migrations)} migrations valid")
+    try:
+        inputs = load_inputs(root)
+    except InputErrors as exc:
+        if output_format is DocFormat.JSON:
+            errors = [{"path": e.path, "line": e.line, "field": e.field, "message": e.message} for e in exc.errors]
+            sys.stdout.write(json.dumps({"valid": False, "errors": errors}, indent=2) + "\n")
+        raise
+    counts = {"cells": len(inputs.fleet.cells), "waves": len(inputs.plan.waves),
+              "routes": len(inputs.routes.config.routes), "migrations": len(inputs.migrations)}
+    if output_format is DocFormat.JSON:
+        sys.stdout.write(json.dumps({"valid": True, "errors": [], **counts}, indent=2) + "\n")
+    stderr.print(f"ok: {counts['cells']} cells, {counts['waves']} waves, "
+                 f"{counts['routes']} routes, {counts['migrations']} migrations valid")
 
 
 @app.command()
@@ -63,13 +90,18 @@ def build(
     root: RootOption = REPO_ROOT,
 ) -> None:
     """Check every input, then write every generated artefact for day --at under --out and print a summary."""
+    when = day(at)
+    from rich.progress import Progress
+
     from fleet.build import render_documents
     from fleet.preview import cell_inventories
 
-    when = day(at)
     inputs = load_inputs(root)
     rendered = render_documents(inputs, when)
-    inventories, counts = cell_inventories(inputs.fleet)
+    with Progress(console=stderr, transient=True) as progress:
+        task = progress.add_task("cell programs", total=len(inputs.fleet.cells))
+        inventories, counts = cell_inventories(inputs.fleet, lambda cell_id: progress.update(
+            task, advance=1, description=f"cell programs ({cell_id})"))
     files = {**inventories, **rendered.files}
     _remove_stale(out, files)
     for relative, text in sorted(files.items()):
@@ -104,12 +136,12 @@ def preview(
     root: RootOption = REPO_ROOT,
 ) -> None:
     """Run one cell's stack program offline under mocks and print its resource inventory."""
+    fleet = load_fleet(root)
+    if cell not in fleet:
+        raise typer.BadParameter(f"unknown cell {cell[:60]!r}; cells: {', '.join(fleet.ids)}", param_hint="CELL")
     from fleet.inventory import inventory_document, key_properties, to_json
     from fleet.preview import preview_cell
 
-    fleet = load_fleet(root)
-    if cell not in fleet:
-        raise typer.BadParameter(f"unknown cell {cell!r}; cells: {', '.join(fleet.ids)}", param_hint="CELL")
     document = inventory_document(preview_cell(fleet.cell(cell)))
     if output_format is PreviewFormat.JSON:
         emit(to_json(document), out)
@@ -119,8 +151,7 @@ def preview(
         table.add_column(column, overflow="fold")
     for entry in document["resources"]:
         table.add_row(entry["type"], entry["name"], entry["parent"], "yes" if entry["protect"] else "", key_properties(entry))
-    width = shutil.get_terminal_size((200, 24)).columns if out is None and sys.stdout.isatty() else 200
-    console = Console(width=width, file=io.StringIO(), record=True)
+    console = Console(width=table_width(), file=io.StringIO(), record=True)
     console.print(table)
     emit(console.export_text(), out)
 
@@ -149,7 +180,7 @@ def diff(
     emit(text, out)
     stderr.print(
         f"{len(result.stacks)} of {len(result.tiers)} cells change, {len(result.documents)} documents; "
-        f"ran {result.ran} cell programs, {result.cached} from cache"
+        f"ran {result.ran} cell programs, {result.cached} from cache" + (f" -> {out}" if out else "")
     )
 
 
@@ -175,6 +206,11 @@ def main() -> None:
     try:
         app(prog_name="fleet")
     except InputErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        report(exc)
         sys.exit(1)
+
+
+def report(exc: InputErrors) -> None:
+    """Print every input error, one `path:line: field: message` line each, on stderr."""
+    for error in exc.errors:
+        print(error, file=sys.stderr)

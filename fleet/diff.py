@@ -144,7 +144,7 @@ def run_diff(
     workers = jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="fleet-diff-") as scratch:
         cache_dir = cache if cache is not None else Path(scratch) / "cache"
-        with checkout(repo, base) as base_tree, checkout(repo, head) as head_tree:
+        with checkout(repo, base) as base_tree, checkout(repo, head, "--head") as head_tree:
             head_fleet = load_fleet(head_tree)  # an invalid head is an input error, not a diff
             _, head_plan = load_plan(head_tree, head_fleet)
             head_cells, base_cells = list(head_fleet.ids), _cell_ids(base_tree)

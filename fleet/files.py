@@ -14,7 +14,8 @@ def display_path(path: Path, root: Path | None = None) -> str:
     """The path as users should see it: relative to the fleet root when inside it."""
     if root is not None:
         try:
-            return path.resolve().relative_to(root.resolve()).as_posix()
+            # The folder resolved, not the file: a symlinked input is shown where it sits, not where it points.
+            return (path.parent.resolve() / path.name).relative_to(root.resolve()).as_posix()
         except (ValueError, OSError, RuntimeError):
             pass
     return str(path)
@@ -29,7 +30,8 @@ def read_text(path: Path, shown: str) -> str:
                                                                f"{MAX_INPUT_BYTES:,}")])
         data = path.read_bytes()
     except (OSError, RuntimeError) as exc:
-        raise InputErrors([InputError(shown, 1, "(file)", f"cannot read: {exc.__class__.__name__}: {exc}")]) from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc.__class__.__name__
+        raise InputErrors([InputError(shown, 1, "(file)", f"cannot read: {reason}")]) from None
     if b"\0" in data:
         raise InputErrors([InputError(shown, 1, "(file)", "binary file, expected UTF-8 text")])
     try:
@@ -46,12 +48,19 @@ def load_document(path: Path, root: Path | None = None, *, allow_empty: bool = F
 
 
 def yaml_files(folder: Path) -> list[Path]:
-    """`*.yaml`/`*.yml` files of a folder not starting with `_`, sorted (symlink loops are skipped)."""
+    """`*.yaml`/`*.yml` entries of a folder not starting with `_`, sorted; folders are skipped.
+
+    A broken symlink or a symlink loop is kept, so reading it reports the problem instead of the cell
+    silently missing from the fleet.
+    """
     out = []
     for path in folder.iterdir():
-        try:
-            if path.suffix in {".yaml", ".yml"} and not path.name.startswith("_") and path.is_file():
-                out.append(path)
-        except OSError:
+        if path.suffix not in {".yaml", ".yml"} or path.name.startswith("_"):
             continue
+        try:
+            if path.is_dir():
+                continue
+        except OSError:
+            pass
+        out.append(path)
     return sorted(out)

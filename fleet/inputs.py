@@ -17,7 +17,7 @@ from typing import TypeVar
 from fleet.files import display_path, load_document, read_text, yaml_files
 from migrations.planner import MigrationPlan, plan_migration
 from model.cells import Fleet
-from model.errors import InputError, InputErrors
+from model.errors import InputError, InputErrors, option_error
 from model.fleet import CELLS_DIR, DEFAULTS_FILE, parse_fleet
 from model.manifest import MANIFEST_FILE, MIGRATIONS_DIR, manifest_file, parse_manifest
 from model.policy import DEFAULT_POLICY, POLICY_FILE, RolloutPolicy, parse_policy
@@ -44,7 +44,7 @@ def load_fleet(root: Path) -> Fleet:
     """Only the cells (for commands and stack programs that need nothing else)."""
     folder = root / CELLS_DIR
     if not folder.is_dir():
-        raise InputErrors([InputError(display_path(folder, root), 1, "(file)", "no cells/ folder in the fleet root")])
+        raise InputErrors([option_error("--root", "root", f"{root} has no {CELLS_DIR}/ folder: not a fleet repository")])
     defaults_path = folder / DEFAULTS_FILE
     # Every cell builds on the defaults: a broken defaults file is reported alone, not with each cell's fallout.
     defaults = load_document(defaults_path, root) if defaults_path.exists() else None

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from model.cells import ACCOUNT, AWS_REGIONS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 RootOption = Annotated[
     Path,
-    typer.Option("--root", help="Fleet repository (cells/, policies, migrations/).", file_okay=False),
+    typer.Option("--root", help="Fleet repository (cells/, policies, migrations/).", file_okay=False, exists=True),
 ]
 AtOption = Annotated[str | None, typer.Option("--at", help="Day to render for, YYYY-MM-DD (default: today in UTC).")]
+
+
+class DocFormat(StrEnum):
+    """`--format` of commands that print either a human view or JSON."""
+
+    TEXT = "text"
+    JSON = "json"
 
 
 def today() -> date:
@@ -30,6 +41,25 @@ def day(text: str | None, option: str = "--at") -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not a date like 2025-06-01", param_hint=option) from None
+
+
+def region(value: str | None) -> str | None:
+    """Option callback: an AWS region name (it ends up in ARNs), or a usage error."""
+    if value is not None and value not in AWS_REGIONS:
+        raise typer.BadParameter(f"{value[:40]!r} is not an AWS region, e.g. us-east-1")
+    return value
+
+
+def account(value: str | None) -> str | None:
+    """Option callback: a 12-digit AWS account id, or a usage error."""
+    if value is not None and not ACCOUNT.match(value):
+        raise typer.BadParameter(f"{value[:40]!r} is not an AWS account id (12 digits)")
+    return value
+
+
+def table_width() -> int:
+    """Columns for a table: the terminal's (or $COLUMNS), 120 when not on a terminal."""
+    return shutil.get_terminal_size((120, 24)).columns
 
 
 def emit(text: str, out: Path | None) -> None:

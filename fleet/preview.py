@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from fleet.inventory import inventory_document, to_json
 from fleet.mocking import Inventory, run_program
@@ -20,12 +20,16 @@ def preview_cell(cell: Cell, config: Mapping[str, str] | None = None) -> Invento
     return run_program(lambda: cell_program(cell), stack=cell.id, config=config)
 
 
-def cell_inventories(fleet: Fleet) -> tuple[dict[str, str], dict[str, int]]:
-    """Every cell's inventory file (path under build/ -> JSON) and resource count."""
+def cell_inventories(
+    fleet: Fleet, done: Callable[[str], None] | None = None
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Every cell's inventory file (path under build/ -> JSON) and resource count; `done(cell_id)` after each."""
     files: dict[str, str] = {}
     counts: dict[str, int] = {}
     for cell in fleet.cells:
         document = inventory_document(preview_cell(cell))
         counts[cell.id] = int(document["resource_count"])
         files[inventory_path(cell.id)] = to_json(document)
+        if done is not None:
+            done(cell.id)
     return files, counts

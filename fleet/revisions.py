@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from model.errors import InputError, InputErrors
+from model.errors import InputError, InputErrors, option_error
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -19,21 +19,24 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def resolve_ref(repo: Path, ref: str) -> str:
-    """The commit a ref names, or InputErrors naming the bad ref."""
+def resolve_ref(repo: Path, ref: str, option: str = "--base") -> str:
+    """The commit a ref names, or InputErrors naming the bad ref (or the root that is not a repository)."""
+    inside = subprocess.run(["git", "-C", str(repo), "rev-parse", "--git-dir"], capture_output=True, check=False)
+    if inside.returncode != 0:
+        raise InputErrors([option_error("--root", "root", f"{repo} is not a git repository (fleet diff compares git revisions)")])
     try:
         return _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     except InputErrors:
-        raise InputErrors([InputError(str(repo), 1, "ref", f"unknown revision {ref!r}")]) from None
+        raise InputErrors([option_error(option, "ref", f"unknown revision {ref[:80]!r}")]) from None
 
 
 @contextmanager
-def checkout(repo: Path, ref: str | None) -> Iterator[Path]:
+def checkout(repo: Path, ref: str | None, option: str = "--base") -> Iterator[Path]:
     """Yield a tree of `ref` (a temporary detached worktree), or the working tree itself for None."""
     if ref is None:
         yield repo.resolve()
         return
-    commit = resolve_ref(repo, ref)
+    commit = resolve_ref(repo, ref, option)
     parent = Path(tempfile.mkdtemp(prefix="fleet-diff-"))
     tree = parent / "tree"
     _git(repo, "worktree", "add", "--detach", "--quiet", str(tree), commit)

@@ -45,9 +45,18 @@ def start(plan: Plan, version: str, state_machine_arn: str, *, region: str, name
     return str(response["executionArn"])
 
 
-def approve(token: str, *, region: str, approver: str = "operator") -> None:
+def caller(region: str) -> str:
+    """Who is calling: the ARN of the authenticated AWS identity (STS), never a name the user types."""
+    return str(boto3.client("sts", region_name=region).get_caller_identity()["Arn"])
+
+
+def approve(token: str, *, region: str, at: datetime | None = None) -> dict[str, str]:
+    """Approve with the caller's identity and the time; return what was recorded in the task output."""
+    approval = {"approved_by": caller(region),
+                "approved_at": (at or datetime.now(UTC)).replace(microsecond=0).isoformat().replace("+00:00", "Z")}
     sfn = boto3.client("stepfunctions", region_name=region)
-    sfn.send_task_success(taskToken=token, output=json.dumps({"approved_by": approver}))
+    sfn.send_task_success(taskToken=token, output=json.dumps(approval, sort_keys=True))
+    return approval
 
 
 def reject(token: str, reason: str, *, region: str) -> None:
@@ -81,8 +90,16 @@ def parse_execution_arn(arn: str) -> tuple[str, str, str, str]:
     """`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME` -> (region, account, machine, name)."""
     parts = arn.split(":")
     if len(parts) != 8 or parts[2] != "states" or parts[5] != "execution":
-        raise ValueError(f"{arn!r} is not a Step Functions execution ARN")
+        raise ValueError(f"{arn[:120]!r} is not a Step Functions execution ARN")
     return parts[3], parts[4], parts[6], parts[7]
+
+
+def parse_machine_arn(arn: str) -> tuple[str, str, str]:
+    """`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME` -> (region, account, name)."""
+    parts = arn.split(":")
+    if len(parts) != 7 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "stateMachine" or not parts[6]:
+        raise ValueError(f"{arn[:120]!r} is not a Step Functions state machine ARN")
+    return parts[3], parts[4], parts[6]
 
 
 def progress(execution_arn: str, rollout_table: str, prefix: str = DEFAULT_PREFIX) -> Progress:

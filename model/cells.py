@@ -9,7 +9,7 @@ from enum import StrEnum
 from ipaddress import IPv4Network
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from model.validation import Strict
 
@@ -114,12 +114,82 @@ def _cell_id(value: str) -> str:
     return value
 
 
+# --- values AWS itself refuses (RDS, tagging, VPC), checked here so `fleet check` says so first ---
+
+# RDS: Aurora PostgreSQL `16.4`; Aurora MySQL `8.0.mysql_aurora.3.08.0` or the short `3.08.0` (2.x: MySQL 5.7).
+ENGINE_VERSIONS = {
+    Engine.AURORA_POSTGRESQL: re.compile(r"^(1[1-9]|[2-9]\d)(\.\d{1,2})?$"),
+    Engine.AURORA_MYSQL: re.compile(r"^((8\.0|5\.7)\.mysql_aurora\.)?[23]\.\d{2}\.\d{1,2}$"),
+}
+ENGINE_VERSION_EXAMPLES = {Engine.AURORA_POSTGRESQL: "16.4", Engine.AURORA_MYSQL: "3.08.0 or 8.0.mysql_aurora.3.08.0"}
+# AWS tagging limits: 50 tags per resource, keys up to 128 characters, values up to 256, no `aws:` prefix.
+# The cell module adds its own tags (RESERVED_TAGS, and one Kubernetes role tag on subnets).
+AWS_MAX_TAGS = 50
+RESERVED_TAGS = ("cell_id", "tier", "managed_by")
+MAX_CELL_TAGS = AWS_MAX_TAGS - len(RESERVED_TAGS) - 1
+TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+AWS_MAX_TAG_VALUE = 256
+TAG_VALUE = re.compile(r"^[\w .:/=+\-@]*$")
+MIN_MAINTENANCE_MINUTES = 30  # RDS refuses shorter preferred maintenance windows
+MAX_MAINTENANCE_MINUTES = 24 * 60
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEK_MINUTES = 7 * 24 * 60
+PRIVATE_RANGES: tuple[IPv4Network, ...] = tuple(IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+def _engine_version(value: str | None, info: ValidationInfo) -> str | None:
+    engine = info.data.get("engine")
+    if value is None or engine not in ENGINE_VERSIONS:
+        return value
+    if not ENGINE_VERSIONS[engine].match(value):
+        raise ValueError(f"{value!r} is not an {engine.value} version (like {ENGINE_VERSION_EXAMPLES[engine]})")
+    return value
+
+
+def _tag_key(value: str) -> str:
+    if value.lower().startswith("aws:"):
+        raise ValueError(f"tag key {value!r}: the aws: prefix is reserved by AWS")
+    if value in RESERVED_TAGS:
+        raise ValueError(f"tag key {value!r} is set by the cell module ({', '.join(RESERVED_TAGS)})")
+    if not TAG_KEY.match(value):
+        raise ValueError(f"tag key {value[:40]!r}: 1-128 letters, digits, spaces and _ . : / = + - @")
+    return value
+
+
+def _tag_value(value: str) -> str:
+    if len(value) > AWS_MAX_TAG_VALUE:
+        raise ValueError(f"tag value of {len(value)} characters; AWS allows at most {AWS_MAX_TAG_VALUE}")
+    if not TAG_VALUE.match(value):
+        raise ValueError(f"tag value {value[:40]!r}: only letters, digits, spaces and _ . : / = + - @")
+    return value
+
+
+def _window_minutes(value: str) -> int:
+    """Length of a `ddd:hh:mi-ddd:hh:mi` window in minutes (it may wrap around the week)."""
+    def minute_of_week(part: str) -> int:
+        day, hour, minute = part.split(":")
+        return _DAYS.index(day) * 24 * 60 + int(hour) * 60 + int(minute)
+
+    start, end = value.split("-")
+    return (minute_of_week(end) - minute_of_week(start)) % _WEEK_MINUTES
+
+
+def _window_length(value: str) -> str:
+    minutes = _window_minutes(value)
+    if not MIN_MAINTENANCE_MINUTES <= minutes <= MAX_MAINTENANCE_MINUTES:
+        raise ValueError(f"{value!r} lasts {minutes} minutes; RDS needs 30 minutes to 24 hours")
+    return value
+
+
+TagKey = Annotated[str, AfterValidator(_tag_key)]
+TagValue = Annotated[str, AfterValidator(_tag_value)]
+
 SemVer = Annotated[str, AfterValidator(_semver)]
 ApiVersion = Annotated[str, AfterValidator(_api_version)]
 Region = Annotated[str, AfterValidator(_region)]
 CellId = Annotated[str, AfterValidator(_cell_id)]
 Account = Annotated[str, AfterValidator(_account)]
-MaintenanceWindow = Annotated[str, AfterValidator(_maintenance_window)]
+MaintenanceWindow = Annotated[str, AfterValidator(_maintenance_window), AfterValidator(_window_length)]
 Channel = Annotated[str, AfterValidator(_channel)]
 
 
@@ -148,12 +218,14 @@ class ServiceRelease(Strict):
     """What one product service runs in a cell: a release serving some API versions."""
 
     release: SemVer
-    api_versions: tuple[ApiVersion, ...] = Field(min_length=1)
+    api_versions: tuple[ApiVersion, ...]
     image_digest: ImageDigest | None = None  # a new release drops it (`Cell.with_release`)
 
     @field_validator("api_versions")
     @classmethod
     def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one API version")
         if len(set(value)) != len(value):
             raise ValueError("API versions must be unique")
         return tuple(sorted(value, key=api_version_key))
@@ -162,6 +234,11 @@ class ServiceRelease(Strict):
 class Database(Strict):
     engine: Engine
     engine_version: str | None = None
+
+    @field_validator("engine_version")
+    @classmethod
+    def _version_of_engine(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _engine_version(value, info)
 
 
 class Cell(Strict):
@@ -179,7 +256,8 @@ class Cell(Strict):
     services: dict[Product, ServiceRelease]
     maintenance_window: MaintenanceWindow | None = None
     notification_channel: Channel | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
+    public_vpc_cidr: bool = False  # allow a VPC CIDR outside the private ranges (RFC 1918)
     public_access_cidrs: tuple[PublicCidr, ...] = ()  # the EKS API's public allow-list; empty: private
 
     @field_validator("vpc_cidr")
@@ -188,6 +266,19 @@ class Cell(Strict):
         if not 16 <= value.prefixlen <= 20:
             raise ValueError("VPC CIDR must be between /16 and /20")
         return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_count(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_CELL_TAGS:
+            raise ValueError(f"{len(value)} tags; at most {MAX_CELL_TAGS} (AWS allows {AWS_MAX_TAGS} per resource, "
+                             f"the cell module adds {AWS_MAX_TAGS - MAX_CELL_TAGS})")
+        return value
+
+    @property
+    def private_cidr(self) -> bool:
+        """Whether the VPC CIDR lies in the private ranges (RFC 1918)."""
+        return any(self.vpc_cidr.subnet_of(r) for r in PRIVATE_RANGES)
 
     @property
     def hipaa(self) -> bool:

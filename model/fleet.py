@@ -31,6 +31,11 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is a mapping, else empty (the defaults file's shape errors are reported on their own)."""
+    return value if isinstance(value, dict) else {}
+
+
 class _Defaults:
     """`cells/_defaults.yaml`: values for every cell (`all`) and per tier (`tiers`)."""
 
@@ -44,27 +49,37 @@ class _Defaults:
         self.data: dict[str, Any] = data
         if doc is None:
             return
-        fields = set(Cell.model_fields) - {"id", "tier"}
         for key in data:
             if key not in _DEFAULTS_KEYS:
                 self.errors.append(doc.error((key,), "unknown key"))
-        for key in data.get("all") or {}:
-            if key not in fields:
-                self.errors.append(doc.error(("all", key), "unknown key"))
-        for tier, values in (data.get("tiers") or {}).items():
-            if tier not in {t.value for t in Tier}:
-                self.errors.append(doc.error(("tiers", tier), "unknown tier"))
-                continue
-            for key in values or {}:
-                if key not in fields:
-                    self.errors.append(doc.error(("tiers", tier, key), "unknown key"))
+        self.errors.extend(self._section_errors(doc, data))
+
+    @staticmethod
+    def _section_errors(doc: Document, data: dict[str, Any]) -> list[InputError]:
+        """Unknown tiers and keys, and sections that are not mappings."""
+        fields = set(Cell.model_fields) - {"id", "tier"}
+        errors: list[InputError] = []
+        sections: list[tuple[tuple[str, ...], Any]] = [(("all",), data.get("all"))]
+        tiers = data.get("tiers")
+        if tiers is not None and not isinstance(tiers, dict):
+            errors.append(doc.error(("tiers",), "expected a mapping of tier -> values"))
+        for tier, values in _mapping(tiers).items():
+            if tier in {t.value for t in Tier}:
+                sections.append((("tiers", tier), values))
+            else:
+                errors.append(doc.error(("tiers", tier), "unknown tier"))
+        for loc, values in sections:
+            if values is not None and not isinstance(values, dict):
+                errors.append(doc.error(loc, "expected a mapping of cell variables"))
+            errors.extend(doc.error((*loc, key), "unknown key") for key in _mapping(values) if key not in fields)
+        return errors
 
     def for_tier(self, tier: Any) -> dict[str, Any]:
         """Defaults for a cell of `tier`; keys already reported as unknown are left out."""
         fields = set(Cell.model_fields) - {"id", "tier"}
-        merged = deep_merge({}, self.data.get("all") or {})
+        merged = deep_merge({}, _mapping(self.data.get("all")))
         if isinstance(tier, str):
-            merged = deep_merge(merged, (self.data.get("tiers") or {}).get(tier) or {})
+            merged = deep_merge(merged, _mapping(_mapping(self.data.get("tiers")).get(tier)))
         return {k: v for k, v in merged.items() if k in fields}
 
     def locate(self, tier: Any, loc: Loc) -> InputError | None:
@@ -94,6 +109,9 @@ def _parse_cell(doc: Document, defaults: _Defaults) -> tuple[Cell | None, list[I
     if missing:
         services_loc: tuple[str, ...] = ("services",) if doc.has(("services",)) else ()
         errors.append(doc.error(services_loc, f"missing product service(s): {', '.join(missing)}", "services"))
+    if not cell.private_cidr and not cell.public_vpc_cidr:
+        errors.append(doc.error(("vpc_cidr",), f"{cell.vpc_cidr} is outside the private ranges (10/8, 172.16/12, "
+                                               "192.168/16); set public_vpc_cidr: true if that is intended"))
     if cell.is_enterprise:
         for key in ("maintenance_window", "notification_channel"):
             if getattr(cell, key) is None:
@@ -121,7 +139,9 @@ def _overlaps(cells: Iterable[tuple[Cell, Document]]) -> list[InputError]:
 def parse_fleet(cell_docs: Sequence[Document], defaults_doc: Document | None, folder: str = CELLS_DIR) -> Fleet:
     """Validate every parsed cell file with the tier defaults; raise InputErrors listing all problems."""
     defaults = _Defaults(defaults_doc)
-    errors: list[InputError] = list(defaults.errors)
+    if defaults.errors:  # every cell builds on the defaults: their problems alone, not each cell's fallout
+        raise InputErrors(defaults.errors)
+    errors: list[InputError] = []
     parsed: list[tuple[Cell, Document]] = []
     seen: dict[str, Document] = {}
     for doc in cell_docs:

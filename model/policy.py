@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from pydantic import Field, model_validator
 
-from model.cells import Tier
+from model.cells import CHANNEL, Tier
 from model.durations import Duration
-from model.errors import InputErrors
+from model.errors import InputError, InputErrors
 from model.validation import Strict, parse_model
 from model.yamldoc import Document
 
@@ -84,6 +84,47 @@ def parse_policy(doc: Document) -> RolloutPolicy:
         doc.error(("waves", i, "failure_tolerance"), "the pipeline rolls back on the first failure; only 0 is supported")
         for i, wave in enumerate(policy.waves) if wave.failure_tolerance
     ]
+    errors.extend(value_errors(policy, doc))
     if errors:
         raise InputErrors(errors)
     return policy
+
+
+# --- values that parse but make no sense to run (issue 11) ---
+
+MAX_DURATION = timedelta(days=365)  # a Step Functions standard workflow runs for at most a year
+
+
+def value_errors(policy: RolloutPolicy, doc: Document) -> list[InputError]:
+    """Durations that cannot run, contradicting wave options, notification targets that are not channels."""
+    errors = _duration_errors(doc, (), {"deploy_timeout": policy.deploy_timeout, "deploy_estimate": policy.deploy_estimate})
+    if not policy.deploy_timeout:
+        errors.append(doc.error(("deploy_timeout",), "must be longer than 0s"))
+    for i, wave in enumerate(policy.waves):
+        errors.extend(_wave_errors(wave, doc, ("waves", i)))
+    return errors
+
+
+def _duration_errors(doc: Document, at: tuple[str | int, ...], durations: dict[str, timedelta]) -> list[InputError]:
+    return [doc.error((*at, *key.split(".")), f"longer than {MAX_DURATION.days}d, the longest a rollout can run")
+            for key, value in durations.items() if value > MAX_DURATION]
+
+
+def _wave_errors(wave: WavePolicy, doc: Document, at: tuple[str | int, ...]) -> list[InputError]:
+    errors = _duration_errors(doc, at, {"bake.min": wave.bake.min, "bake.max": wave.bake.max,
+                                        "health_check_interval": wave.health_check_interval,
+                                        "approval_timeout": wave.approval_timeout})
+    if not wave.health_check_interval:
+        errors.append(doc.error((*at, "health_check_interval"), "must be longer than 0s"))
+    elif wave.bake.max and wave.health_check_interval > wave.bake.max:
+        errors.append(doc.error((*at, "health_check_interval"),
+                                "longer than the bake (bake.max): the wave would never be checked while baking"))
+    if wave.approval and not wave.approval_timeout:
+        errors.append(doc.error((*at, "approval_timeout"), "must be longer than 0s"))
+    if wave.one_at_a_time and "max_concurrency" in wave.model_fields_set:
+        errors.append(doc.error((*at, "max_concurrency"), "contradicts one_at_a_time: true (which deploys one cell "
+                                                          "at a time); set one of them"))
+    errors.extend(doc.error((*at, "notifications", j), f"{target!r} is not a channel like slack://releases "
+                                                        "(slack, mailto, https, sns, pagerduty)")
+                  for j, target in enumerate(wave.notifications) if not CHANNEL.match(target))
+    return errors

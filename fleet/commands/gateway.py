@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from fleet import options
 from fleet.aws import read_registry
 from fleet.inputs import load_fleet, load_routes
-from fleet.options import REPO_ROOT, AtOption, RootOption, day, emit
+from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit
 from landing_zone.gateway import RENDERERS
 from landing_zone.lifecycle import compile_edge, parse_overrides
 from landing_zone.readiness import Support, declared_support, gate, status_table
@@ -30,7 +32,8 @@ RegistryOption = Annotated[
     bool, typer.Option("--registry", help="Read cell versions from the control-plane registry in DynamoDB.")
 ]
 TableOption = Annotated[str, typer.Option("--registry-table", help="Registry table name.")]
-RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region of the registry.")]
+RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region of the registry.", callback=options.region)]
+FormatOption = Annotated[DocFormat, typer.Option("--format", help="text or json.")]
 EndpointOption = Annotated[str | None, typer.Option("--endpoint-url", help="DynamoDB endpoint (e.g. a local emulator).")]
 
 
@@ -46,7 +49,7 @@ def _support(
 @gateway_app.callback(invoke_without_command=True)
 def gateway(
     ctx: typer.Context,
-    target: Annotated[str | None, typer.Option("--target", help="aws, kong, envoy or nginx.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Gateway to render for: aws, envoy, kong or nginx.")] = None,
     at: AtOption = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Upstream URL, NAME=URL (e.g. cell_router=http://127.0.0.1:8081).")
@@ -72,9 +75,10 @@ def gateway(
     plan = compile_edge(routes, when, overrides)
     support, cells, source = _support(root, registry, registry_table, region, endpoint_url)
     gate(routes, plan, support, cells, source)
-    name, render = RENDERERS[target]
+    _, render = RENDERERS[target]
     emit(render(plan), out)
-    stderr.print(f"{target}: {len(plan.exposed)} of {len(plan.routes)} routes exposed on {when.isoformat()} -> {out or name}")
+    stderr.print(f"{target}: {len(plan.exposed)} of {len(plan.routes)} routes exposed on {when.isoformat()}"
+                 + (f" -> {out}" if out else ""))
 
 
 @gateway_app.command()
@@ -84,11 +88,18 @@ def status(
     region: RegionOption = None,
     endpoint_url: EndpointOption = None,
     root: RootOption = REPO_ROOT,
+    output_format: FormatOption = DocFormat.TEXT,
 ) -> None:
     """Per service and version: how many cells are ready, and which are not."""
     routes = load_routes(root)
     support, cells, source = _support(root, registry, registry_table, region, endpoint_url)
     rows = status_table(routes, support, cells)
+    if output_format is DocFormat.JSON:
+        document = {"source": source, "versions": [
+            {"service": r.service.value, "version": r.version, "ready": list(r.ready), "lagging": list(r.lagging)}
+            for r in rows]}
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        return
     lines = [f"# cell readiness ({source})", "service   version  ready  lagging"]
     for row in rows:
         total = len(row.ready) + len(row.lagging)
@@ -99,8 +110,16 @@ def status(
 
 
 @gateway_app.command()
-def timeline(at: AtOption = None, root: RootOption = REPO_ROOT) -> None:
+def timeline(at: AtOption = None, root: RootOption = REPO_ROOT, output_format: FormatOption = DocFormat.TEXT) -> None:
     """Each route's deploy -> enable -> deprecate -> sunset dates, and its phase on --at."""
     when = day(at)
     routes = load_routes(root)
-    sys.stdout.write(render_timeline(timeline_rows(routes, when), when))
+    rows = timeline_rows(routes, when)
+    if output_format is DocFormat.JSON:
+        fields = ("deploy", "enable", "deprecate", "sunset")
+        document = {"at": when.isoformat(), "routes": [
+            {"path": r.path, "handler": r.handler, "phase": r.phase,
+             **{f: (d.isoformat() if (d := getattr(r, f)) else None) for f in fields}} for r in rows]}
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        return
+    sys.stdout.write(render_timeline(rows, when))

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,41 +15,55 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from fleet import rollouts
+from fleet import options, rollouts
 from fleet.inputs import load_fleet, load_plan
 from fleet.options import REPO_ROOT, RootOption, emit
+from model.cells import SEMVER
 from model.contract import DEFAULT_ROLLOUT_TABLE, RolloutStatus
-from model.errors import InputError, InputErrors
 from pipelines.render import pipeline_files, plan_json, plan_mermaid, plan_table
+from pipelines.settings import OVERRIDABLE
 from pipelines.targets import Targets
 from pipelines.waves import Plan
 
 stderr = Console(stderr=True)
 rollout_app = typer.Typer(help="Start and steer a rollout on AWS Step Functions.", no_args_is_help=True)
 
-RegionOption = Annotated[str, typer.Option("--region", envvar="AWS_REGION", help="Region of the control plane.")]
+RegionOption = Annotated[
+    str, typer.Option("--region", envvar="AWS_REGION", help="Region of the control plane.", callback=options.region)
+]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")]
+# Step Functions standard workflows run for at most a year; no setting may wait longer.
+MAX_SETTING_SECONDS = 365 * 24 * 3600
+
+
+class PlanFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MERMAID = "mermaid"
 
 
 def plan(
     root: RootOption = REPO_ROOT,
-    output_format: Annotated[str, typer.Option("--format", help="table, json or mermaid.")] = "table",
+    output_format: Annotated[PlanFormat, typer.Option("--format", help="table, json or mermaid.")] = PlanFormat.TABLE,
     out: OutOption = None,
 ) -> None:
     """Print the rollout plan (waves, cells, schedule estimate) as a table, JSON or Mermaid."""
-    renderers = {"table": plan_table, "json": plan_json, "mermaid": plan_mermaid}
-    if output_format not in renderers:
-        raise typer.BadParameter(f"--format must be one of {', '.join(renderers)}")
+    renderers = {PlanFormat.TABLE: plan_table, PlanFormat.JSON: plan_json, PlanFormat.MERMAID: plan_mermaid}
     the_plan = _plan(root)
     emit(renderers[output_format](the_plan), out)
-    stderr.print(f"{len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
+    stderr.print(f"{len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells" + (f" -> {out}" if out else ""))
 
 
 def pipeline(
     root: RootOption = REPO_ROOT,
     out: Annotated[Path | None, typer.Option("--out", file_okay=False, help="Directory for the files.")] = None,
-    region: Annotated[str, typer.Option("--region")] = "us-east-1",
-    account: Annotated[str, typer.Option("--account")] = "123456789012",
+    region: Annotated[
+        str, typer.Option("--region", help="Region of the control plane (in every ARN).", callback=options.region)
+    ] = "us-east-1",
+    account: Annotated[
+        str,
+        typer.Option("--account", help="AWS account of the control plane, 12 digits (in every ARN).", callback=options.account),
+    ] = "123456789012",
 ) -> None:
     """The state machines (ASL), their IAM policy and the plan; one JSON on stdout or files in --out."""
     files = pipeline_files(_plan(root), Targets(region=region, account=account))
@@ -60,7 +75,7 @@ def pipeline(
             target = out / Path(relative).name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-    stderr.print(", ".join(f"{Path(k).name} {len(v):,} B" for k, v in sorted(files.items())))
+    stderr.print(", ".join(f"{Path(k).name} {len(v):,} B" for k, v in sorted(files.items())) + (f" -> {out}" if out else ""))
 
 
 @contextmanager
@@ -75,35 +90,56 @@ def aws_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _overrides(values: list[str]) -> dict[str, int]:
-    out = {}
-    errors = []
-    for value in values:
+def _release(value: str) -> str:
+    """Option callback: a release the cells can deploy (their `release` is a semantic version)."""
+    if not SEMVER.match(value):
+        raise typer.BadParameter(f"{value[:40]!r} is not a release like 2.5.0 (semantic version, as cells declare)")
+    return value
+
+
+def _overrides(values: list[str] | None) -> list[str] | None:
+    """Option callback: every --set is KEY=SECONDS with a known key and a bounded value."""
+    for value in values or []:
         key, sep, number = value.partition("=")
         if not sep or not number.strip().isdigit():
-            errors.append(InputError("--set", 0, value, "expected KEY=SECONDS, e.g. bake_seconds=60"))
-            continue
-        out[key.strip()] = int(number)
-    if errors:
-        raise InputErrors(errors)
-    return out
+            raise typer.BadParameter(f"{value[:40]!r}: expected KEY=SECONDS, e.g. bake_seconds=60")
+        if key.strip() not in OVERRIDABLE:
+            raise typer.BadParameter(f"unknown setting {key.strip()[:40]!r} (one of {', '.join(OVERRIDABLE)})")
+        if not 0 <= int(number) <= MAX_SETTING_SECONDS:
+            raise typer.BadParameter(f"{key.strip()}: at most {MAX_SETTING_SECONDS} seconds (a year)")
+    return values
+
+
+def _name(value: str | None) -> str | None:
+    problem = rollouts.check_name(value) if value is not None else None
+    if problem:
+        raise typer.BadParameter(problem)
+    return value
 
 
 @rollout_app.command("start")
 def start(
-    version: Annotated[str, typer.Option("--version", help="Release to roll out, e.g. 2.5.0.")],
+    version: Annotated[str, typer.Option("--version", help="Release to roll out, e.g. 2.5.0.", callback=_release)],
     root: RootOption = REPO_ROOT,
     region: RegionOption = "us-east-1",
-    state_machine_arn: Annotated[str | None, typer.Option("--state-machine-arn")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Execution name (default: version + time).")] = None,
-    settings: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. bake_seconds=0.")] = None,
+    state_machine_arn: Annotated[
+        str | None, typer.Option("--state-machine-arn", help="Rollout machine (default: from the caller's account).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Execution name (default: version + time).", callback=_name)
+    ] = None,
+    settings: Annotated[
+        list[str] | None, typer.Option("--set", help="Override KEY=SECONDS, e.g. bake_seconds=0.", callback=_overrides)
+    ] = None,
 ) -> None:
     """Start a rollout of VERSION over the fleet's plan; prints the execution ARN."""
     the_plan = _plan(root)
-    overrides = _overrides(settings or [])
-    problem = rollouts.check_name(name) if name else None
-    if problem:
-        raise InputErrors([InputError("--name", 0, name or "", problem)])
+    overrides = {key.strip(): int(number) for key, _, number in (s.partition("=") for s in settings or [])}
+    if state_machine_arn is not None:
+        try:
+            rollouts.parse_machine_arn(state_machine_arn)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--state-machine-arn") from None
     with aws_errors():
         if state_machine_arn is None:
             import boto3
@@ -135,14 +171,14 @@ def watch(
     execution: Annotated[str, typer.Argument(help="Execution ARN of the rollout.")],
     rollout_table: Annotated[str, typer.Option("--rollout-table", help="Rollout-state table of the control plane.")]
     = DEFAULT_ROLLOUT_TABLE,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between refreshes.")] = 5.0,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between refreshes.", min=0.1, max=3600)] = 5.0,
     once: Annotated[bool, typer.Option("--once", help="Show the progress once and exit.")] = False,
 ) -> None:
     """Live progress per wave and cell, from the executions and the rollout-state table (on stderr)."""
     try:
         rollouts.parse_execution_arn(execution)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="EXECUTION") from None
     with aws_errors():
         current = rollouts.progress(execution, rollout_table)
         if once:
@@ -160,10 +196,10 @@ def watch(
 @rollout_app.command("approve")
 def approve(token: Annotated[str, typer.Argument(help="task_token from the approval message.")],
             region: RegionOption = "us-east-1") -> None:
-    """Approve a pending approval (SendTaskSuccess)."""
+    """Approve a pending approval (SendTaskSuccess); records who (the AWS caller identity) and when."""
     with aws_errors():
-        rollouts.approve(token, region=region)
-    stderr.print("approved")
+        approval = rollouts.approve(token, region=region)
+    stderr.print(f"approved by {approval['approved_by']} at {approval['approved_at']}")
 
 
 @rollout_app.command("reject")
