@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from model.cells import Cell, Product
 from modules.cell.profiles import SIZES
+from modules.cell.telemetry import observability_env
 
 NAMESPACE = "product"
 IMAGE_REPOSITORY = "ghcr.io/cellfleet"
@@ -57,6 +58,7 @@ def _deployment(cell: Cell, product: Product) -> Manifest:
             {"name": "SERVICE", "value": product.value},
             # One release serves every API version it lists; the edge decides which is reachable.
             {"name": "API_VERSIONS", "value": ",".join(service.api_versions)},
+            *observability_env(cell, product),
         ],
         "resources": {
             "requests": {"cpu": size.cpu_request, "memory": size.memory_request},
