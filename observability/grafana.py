@@ -12,8 +12,10 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import common, logs, loki, prometheus, timeseries
 from grafana_foundation_sdk.builders import dashboard as gd
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement, LogsSortOrder
+from grafana_foundation_sdk.models.dashboard import DashboardLink as DashboardLinkModel
 from grafana_foundation_sdk.models.dashboard import (
     DashboardLinkType,
     DataSourceRef,
@@ -74,7 +76,7 @@ def fleet_dashboard(settings: ObservabilitySettings) -> dict[str, Any]:
                     .show_time(True).wrap_log_message(True).sort_order(LogsSortOrder.DESCENDING)
                     .with_target(loki.Dataquery().expr(f'{{{ONE_CELL}}} | json').ref_id("A")))
     )
-    runbook_links = [
+    runbook_links: list[Builder[DashboardLinkModel]] = [
         gd.DashboardLink(f"Runbook: {alert.title}").type(DashboardLinkType.LINK)
         .url(f"{settings.runbook_base.rstrip('/')}/{alert.issue.value}?cell_id=${{{CELL}}}").target_blank(True)
         for alert in ALERTS.values()

@@ -16,9 +16,13 @@ from observability.cloudwatch import (
     GRID_COLUMNS,
     MAX_ALARMS_PER_WIDGET,
     MAX_WIDGETS,
+    dashboards,
+    global_dashboard,
+    limit_problems,
+)
+from observability.cloudwatch import (
     cell_dashboard as render_cell_dashboard,
 )
-from observability.cloudwatch import dashboards, global_dashboard, limit_problems
 from observability.settings import ObservabilitySettings
 from observability.views import GlobalView
 from tests.support.golden import assert_golden
@@ -36,7 +40,7 @@ def _independent_geometry(body: dict[str, Any]) -> None:
     assert 0 < len(widgets) <= MAX_WIDGETS
     occupied: set[tuple[int, int]] = set()
     for w in widgets:
-        assert 0 <= w["x"] and w["x"] + w["width"] <= GRID_COLUMNS and w["height"] > 0
+        assert w["x"] >= 0 and w["x"] + w["width"] <= GRID_COLUMNS and w["height"] > 0
         if w["type"] == "alarm":
             assert 0 < len(w["properties"]["alarms"]) <= MAX_ALARMS_PER_WIDGET
         area = {(w["x"] + i, w["y"] + j) for i in range(w["width"]) for j in range(w["height"])}
@@ -64,7 +68,7 @@ def test_every_alarm_a_dashboard_names_exists_in_the_cell_stacks(
     for arn in named:
         match = ALARM_ARN.match(arn)
         assert match, arn
-        cell_id, region, account = stack_alarms[match["name"]]  # KeyError: no stack creates it
+        _, region, account = stack_alarms[match["name"]]  # KeyError: no stack creates it
         assert (match["region"], match["account"]) == (region, account), arn
     healths = {ALARM_ARN.match(a)["name"] for a in _alarm_arns(global_dashboard(view, settings).body)}  # type: ignore[index]
     assert healths == {c.health_alarm for c in view.cells}  # the heatmap: every cell, once
