@@ -40,11 +40,14 @@ def _parts(children: Sequence[str]) -> list[tuple[str, ...]]:
     """Children split greedily into rules under both limits, order kept."""
     parts: list[tuple[str, ...]] = []
     current: list[str] = []
+    length = 0  # len(alarm_rule(current)), kept as names are added
     for name in children:
-        if current and (len(current) == MAX_CHILDREN or len(alarm_rule([*current, name])) >= MAX_RULE_CHARS):
+        added = len(alarm_rule([name])) + (len(" OR ") if current else 0)
+        if current and (len(current) == MAX_CHILDREN or length + added >= MAX_RULE_CHARS):
             parts.append(tuple(current))
-            current = []
+            current, length, added = [], 0, len(alarm_rule([name]))
         current.append(name)
+        length += added
     if current:
         parts.append(tuple(current))
     return parts

@@ -9,6 +9,7 @@ view). Links in the text widgets drill down and back up.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -38,6 +39,7 @@ MAX_ALARMS_PER_WIDGET = 100
 MAX_METRICS_PER_WIDGET = 500
 MAX_METRICS_PER_DASHBOARD = 2500
 PERIOD = 60
+ALARMS_PER_ROW = 8  # alarm-status tiles across a full-width widget
 CONTAINER_INSIGHTS = "ContainerInsights"
 
 DIM = {key: CELL_TELEMETRY[key].dimension for key in CELL_TELEMETRY}
@@ -152,7 +154,8 @@ def _heatmap(view: GlobalView, region: str) -> list[Widget]:
         for part, cells in enumerate(_chunks(wave.cells, MAX_ALARMS_PER_WIDGET), start=1):
             suffix = f" ({part})" if len(wave.cells) > MAX_ALARMS_PER_WIDGET else ""
             widgets.append(_alarm_widget(f"Health: {wave.name}{suffix}",
-                                         [alarm_arn(c, c.health_alarm) for c in cells], region))
+                                         [alarm_arn(c, c.health_alarm) for c in cells], region,
+                                         height=2 + math.ceil(len(cells) / ALARMS_PER_ROW)))
     return widgets
 
 

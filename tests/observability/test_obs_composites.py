@@ -100,13 +100,12 @@ def test_the_parser_follows_the_grammar() -> None:
             parse_rule(broken)
 
 
-def _fires(specs: list[CompositeSpec], cell_states: Mapping[str, str]) -> dict[str, bool]:
+def _fires(specs: list[CompositeSpec], rules: Mapping[str, Rule], cell_states: Mapping[str, str]) -> dict[str, bool]:
     """Evaluate every composite bottom-up (parts come first); the composites' own states feed their parents."""
     states = dict(cell_states)
     fired = {}
     for spec in specs:
-        rule, _ = parse_rule(spec.rule)
-        fired[spec.name] = rule(states)
+        fired[spec.name] = rules[spec.name](states)
         states[spec.name] = "ALARM" if fired[spec.name] else "OK"
     return fired
 
@@ -117,19 +116,20 @@ def _check_tree(specs: list[CompositeSpec], issue: IssueType, cell_ids: list[str
     names = {s.name for s in specs}
     leaves = {cell_issue_alarm(issue, c) for c in cell_ids}
     named = []
+    rules: dict[str, Rule] = {}
     for spec in specs:
         assert len(spec.rule) < MAX_RULE_CHARS and len(spec.description) <= 1024
-        _, children = parse_rule(spec.rule)
+        rules[spec.name], children = parse_rule(spec.rule)
         assert 0 < len(children) <= MAX_CHILDREN
         assert set(children) <= names | leaves
         named += [c for c in children if c in leaves]
     assert sorted(named) == sorted(leaves)  # every cell's alarm, exactly once
-    assert not _fires(specs, {})[top]  # none in ALARM fires none
+    assert not _fires(specs, rules, {})[top]  # none in ALARM fires none
     for cell_id in (cell_ids[0], cell_ids[len(cell_ids) // 2], cell_ids[-1]):
-        fired = _fires(specs, {cell_issue_alarm(issue, cell_id): "ALARM"})
+        fired = _fires(specs, rules, {cell_issue_alarm(issue, cell_id): "ALARM"})
         assert fired[top], cell_id
         other = next(i for i in IssueType if i is not issue)
-        assert not _fires(specs, {cell_issue_alarm(other, cell_id): "ALARM"})[top]
+        assert not _fires(specs, rules, {cell_issue_alarm(other, cell_id): "ALARM"})[top]
 
 
 def test_sample_fleet_composites(view: GlobalView, settings: ObservabilitySettings,
@@ -169,3 +169,13 @@ def test_control_plane_stack_pages_once_per_issue_type() -> None:
     assert all(c.inputs["alarmActions"] == [topic.state["arn"]] for c in composites.values())
     boards = {r.inputs["dashboardName"] for r in inventory.of_type("aws:cloudwatch/dashboard:Dashboard")}
     assert len(boards) == len(inputs.fleet.cells) + 1
+
+
+def test_long_names_split_on_the_character_limit(settings: ObservabilitySettings) -> None:
+    """Valid cell ids (<= 48 chars) hit the 100-children limit first; longer names exercise the 10,240-char one."""
+    ids = [f"c{i:03d}-" + "x" * 180 for i in range(300)]
+    tree = issue_composites(IssueType.ERROR_RATE, ids, settings)
+    parts = [s for s in tree if not s.pages]
+    assert all(len(parse_rule(s.rule)[1]) < MAX_CHILDREN for s in parts)  # split by length, not by count
+    assert max(len(s.rule) for s in parts) > MAX_RULE_CHARS - 250  # each part filled up to the limit
+    _check_tree(tree, IssueType.ERROR_RATE, ids)
