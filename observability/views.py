@@ -7,7 +7,8 @@ takes these views, so they all show the same cells in the same waves.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from model.cells import Cell, Fleet, Product
 from model.contract import GLOBAL_DASHBOARD, cell_dashboard, health_alarm
@@ -39,7 +40,15 @@ class CellView:
     region: str
     account: str
     wave: str
-    services: tuple[ServiceView, ...]
+    cell: Cell = field(repr=False, compare=False)
+
+    @cached_property
+    def services(self) -> tuple[ServiceView, ...]:
+        """The cell's services, sorted by product (built on first use: 10,000 cells need few of them)."""
+        return tuple(
+            ServiceView(product=p, release=s.release, api_versions=s.api_versions)
+            for p, s in sorted(self.cell.services.items(), key=lambda item: item[0].value)
+        )
 
     @property
     def dashboard(self) -> str:
@@ -51,7 +60,7 @@ class CellView:
 
     @property
     def versions(self) -> tuple[str, ...]:
-        return tuple(sorted({s.release for s in self.services}))
+        return tuple(sorted({s.release for s in self.cell.services.values()}))
 
 
 @dataclass(frozen=True)
@@ -90,12 +99,8 @@ class GlobalView:
 
 
 def _cell_view(cell: Cell, wave: str) -> CellView:
-    services = tuple(
-        ServiceView(product=p, release=s.release, api_versions=s.api_versions)
-        for p, s in sorted(cell.services.items(), key=lambda item: item[0].value)
-    )
-    return CellView(cell_id=cell.id, tier=cell.tier.value, region=cell.region, account=cell.account,
-                    wave=wave, services=services)
+    return CellView(cell_id=cell.id, tier=cell.tier.value, region=cell.region, account=cell.account, wave=wave,
+                    cell=cell)
 
 
 def global_view(fleet: Fleet, plan: Plan) -> GlobalView:
