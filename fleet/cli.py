@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fleet.commands import gateway, migrate, rollout, status
+from fleet.commands import alerts, gateway, migrate, rollout, status
 from fleet.inputs import load_fleet, load_inputs
 from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit, table_width
 from model.errors import InputErrors
@@ -199,6 +199,7 @@ app.command("plan")(rollout.plan)
 app.command("pipeline")(rollout.pipeline)
 app.add_typer(rollout.rollout_app, name="rollout")
 app.command("status")(status.status)
+app.add_typer(alerts.alerts_app, name="alerts")
 
 
 def main() -> None:

@@ -42,6 +42,8 @@ from model.contract import (
 )
 from modules.cell.args import cell_args
 from modules.cell.component import Cell
+from observability.settings import ObservabilitySettings
+from observability.stack import build_observability
 from pipelines.control_plane import ControlPlaneSettings, build_control_plane
 from pipelines.targets import Targets
 
@@ -127,6 +129,7 @@ def control_plane_program(inputs: FleetInputs) -> None:
         log_retention_days=config.get_int("logRetentionDays") or 90,
     ))
     build_orchestrators(list(inputs.migrations), built.targets, built.names, built.log_group_arn)
+    build_observability(inputs.fleet, inputs.plan, ObservabilitySettings(region=region))  # issue 16
 
 
 RESERVED: dict[str, Callable[[FleetInputs], None]] = {

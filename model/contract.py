@@ -5,6 +5,7 @@ Names are the documented defaults; stacks read the actual names from Pulumi conf
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 # Pulumi config (namespace `cellfleet`)
@@ -70,11 +71,11 @@ ALARM_GLOB = alarm_prefix("*").rstrip("-")  # every cell alarm, as an IAM resour
 
 
 def error_rate_alarm(cell_id: str) -> str:
-    return f"{alarm_prefix(cell_id)}error-rate"
+    return cell_issue_alarm(IssueType.ERROR_RATE, cell_id)
 
 
 def latency_alarm(cell_id: str) -> str:
-    return f"{alarm_prefix(cell_id)}p99-latency"
+    return cell_issue_alarm(IssueType.P99_LATENCY, cell_id)
 
 
 def health_alarm(cell_id: str) -> str:
@@ -88,3 +89,55 @@ def paging_topic(cell_id: str) -> str:
 def wave_execution_name(rollout: str, index: int) -> str:
     """The child execution of wave `index` of rollout execution `rollout`."""
     return f"{rollout}-w{index}"
+
+
+# Observability (issue 16): cell_id everywhere, alerts by issue type, dashboards.
+@dataclass(frozen=True)
+class TelemetryKey:
+    """One fact about a workload under each of its names: CloudWatch dimension (and EMF field),
+    structured-log field, OpenTelemetry resource attribute, Prometheus label."""
+
+    dimension: str
+    log_field: str
+    resource_attribute: str
+    label: str
+
+
+CELL_TELEMETRY: dict[str, TelemetryKey] = {
+    "cell_id": TelemetryKey(CELL_DIMENSION, CELL_KEY, "cell.id", CELL_KEY),
+    "tier": TelemetryKey("Tier", "tier", "cell.tier", "tier"),
+    "region": TelemetryKey("Region", "region", "cloud.region", "region"),
+    "service": TelemetryKey("Service", "service", "service.name", "service"),
+}
+
+
+class IssueType(StrEnum):
+    """What a fleet alert is about; one fleet-level alarm (and one Prometheus alert) per type."""
+
+    ERROR_RATE = "error-rate"
+    P99_LATENCY = "p99-latency"
+
+
+def cell_issue_alarm(issue: IssueType, cell_id: str) -> str:
+    """The per-cell alarm of one issue type (the pipeline reads it; it never pages on its own)."""
+    return f"{alarm_prefix(cell_id)}{issue.value}"
+
+
+def fleet_alarm(issue: IssueType, chunk: int | None = None) -> str:
+    """The fleet-level composite of an issue type (pages once), or one of its chunks (never pages)."""
+    name = f"{DEFAULT_PREFIX}-fleet-{issue.value}"
+    return name if chunk is None else f"{name}-part-{chunk:03d}"
+
+
+GLOBAL_DASHBOARD = f"{DEFAULT_PREFIX}-global"
+DEFAULT_PAGING_TOPIC = f"{DEFAULT_PREFIX}-paging"
+DEFAULT_RUNBOOK_BASE = "https://runbooks.cellfleet.internal/alerts"
+
+
+def cell_dashboard(cell_id: str) -> str:
+    return f"{DEFAULT_PREFIX}-cell-{cell_id}"
+
+
+def cell_log_group(cell_id: str) -> str:
+    """The log group every service of a cell writes to (tagged with the cell's CELL_TELEMETRY log fields)."""
+    return f"/cellfleet/{cell_id}/services"

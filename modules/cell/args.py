@@ -16,6 +16,7 @@ import pulumi
 from model.cells import Cell
 from model.contract import (
     DEFAULT_REGISTRY_REGION,
+    cell_log_group,
     error_rate_alarm,
     health_alarm,
     latency_alarm,
@@ -30,6 +31,7 @@ from modules.cell.profiles import (
     engine_version,
 )
 from modules.cell.subnets import subnet_cidrs
+from modules.cell.telemetry import log_group_tags
 from modules.cell.workloads import workload_manifests
 
 MANAGED_BY = "cellfleet"
@@ -85,6 +87,7 @@ class ObservabilityArgs:
     log_group_name: pulumi.Input[str]
     log_retention_days: pulumi.Input[int]
     paging_topic_name: pulumi.Input[str]
+    log_group_tags: Mapping[str, str] = field(default_factory=dict)  # modules.cell.telemetry
 
 
 @dataclass(frozen=True)
@@ -168,9 +171,10 @@ def cell_args(
             health_alarm=health_alarm(cell.id),
             error_rate_percent=ERROR_RATE_PERCENT,
             p99_latency_ms=P99_LATENCY_MS,
-            log_group_name=f"/cellfleet/{cell.id}/services",
+            log_group_name=cell_log_group(cell.id),
             log_retention_days=tier.log_retention_days,
             paging_topic_name=f"cell-{cell.id}-paging",
+            log_group_tags=log_group_tags(cell),
         ),
         registration=RegistrationArgs(
             table_name=registry_table,

@@ -48,12 +48,16 @@ def build_observability(
     key_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> Observability:
-    """Log group, SNS paging topic, error-rate and p99 alarms, and the composite health alarm that pages."""
+    """Log group, SNS paging topic, error-rate and p99 alarms, and the composite health alarm.
+
+    None of them pages: `observability.alarms` builds the fleet-level composites that do.
+    """
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-services",
         name=args.log_group_name,
         retention_in_days=args.log_retention_days,
         kms_key_id=key_arn,
+        tags=dict(args.log_group_tags),
         opts=opts,
     )
     topic = aws.sns.Topic(f"{name}-paging", name=args.paging_topic_name, kms_master_key_id=key_arn, opts=opts)
@@ -100,8 +104,7 @@ def build_observability(
         alarm_name=args.health_alarm,
         alarm_description="The cell is unhealthy: error rate or p99 latency alarm",
         alarm_rule=pulumi.Output.format('ALARM("{0}") OR ALARM("{1}")', error_rate.name, latency.name),
-        alarm_actions=[topic.arn],
-        ok_actions=[topic.arn],
+        # No actions: the fleet-level composite of each issue type pages once for every cell.
         opts=opts,
     )
     return Observability(log_group=log_group, paging_topic=topic, alarms=[error_rate, latency], health=health)

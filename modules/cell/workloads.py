@@ -17,6 +17,7 @@ from model.cells import Cell, Product, ServiceRelease
 from modules.cell.network_policies import namespace_policies
 from modules.cell.profiles import DB_PORTS, SIZES
 from modules.cell.subnets import subnet_cidrs
+from modules.cell.telemetry import observability_env
 
 NAMESPACE = "product"
 IMAGE_REPOSITORY = "ghcr.io/cellfleet"
@@ -76,6 +77,7 @@ def _deployment(cell: Cell, product: Product) -> Manifest:
             {"name": "SERVICE", "value": product.value},
             # One release serves every API version it lists; the edge decides which is reachable.
             {"name": "API_VERSIONS", "value": ",".join(service.api_versions)},
+            *observability_env(cell, product),
         ],
         "resources": {
             "requests": {"cpu": size.cpu_request, "memory": size.memory_request},

@@ -11,7 +11,7 @@ from fleet.inputs import load_inputs
 from fleet.mocking import Inventory, Registered, run_program
 from fleet.options import REPO_ROOT
 from fleet.stacks import control_plane_program
-from model.contract import DEPLOY_DETAIL_TYPE, EVENT_SOURCE
+from model.contract import DEFAULT_PAGING_TOPIC, DEPLOY_DETAIL_TYPE, EVENT_SOURCE
 from pipelines.iam import tasks
 from pipelines.targets import Targets
 
@@ -61,7 +61,7 @@ def test_state_machines_log_and_trace(inventory: Inventory) -> None:
 def test_channels_of_the_contract_exist(inventory: Inventory) -> None:
     assert one(inventory, "aws:cloudwatch/eventBus:EventBus", "control-plane-bus").inputs["name"] == TARGETS.event_bus
     topics = {r.inputs["name"] for r in inventory.of_type("aws:sns/topic:Topic")}
-    assert topics == {TARGETS.approvals_topic, TARGETS.notifications_topic}
+    assert topics == {TARGETS.approvals_topic, TARGETS.notifications_topic, DEFAULT_PAGING_TOPIC}  # paging: issue 16
     table = one(inventory, "aws:dynamodb/table:Table", "control-plane-registry").inputs
     assert table["name"] == TARGETS.registry_table
     assert table["hashKey"] == "cell_id"
