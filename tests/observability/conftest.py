@@ -55,7 +55,8 @@ def alarm_names(inventory: Inventory) -> set[str]:
 def _cells_alarms(fleet: Fleet) -> None:
     """Every cell's alarms as the Cell component builds them (its own `build_observability`, from `cell_args`)."""
     for cell in fleet.cells:
-        build_observability(cell.id, cell.id, cell_args(cell, DEFAULT_REGISTRY_TABLE).observability,
+        key = f"arn:aws:kms:{cell.region}:{cell.account}:key/{cell.id}"  # the cell's own key, built elsewhere
+        build_observability(cell.id, cell.id, cell_args(cell, DEFAULT_REGISTRY_TABLE).observability, key,
                             pulumi.ResourceOptions())
 
 

@@ -13,8 +13,10 @@ from tests.support.tools import system_command
 ARTEFACTS = Path(__file__).resolve().parents[2] / ".test-artefacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: while playwright's sync driver runs, its event loop is the running loop, which the
+    rest of the suite (Pulumi's mocks) must not see; it is closed when the module's tests are done."""
     executable = system_command("chromium")
     with sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
