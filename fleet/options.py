@@ -57,9 +57,9 @@ def account(value: str | None) -> str | None:
     return value
 
 
-def table_width() -> int:
-    """Columns for a table: the terminal's (or $COLUMNS), 120 when not on a terminal."""
-    return shutil.get_terminal_size((120, 24)).columns
+def table_width(unbounded: int = 200) -> int:
+    """Columns for a table: $COLUMNS or the terminal's; `unbounded` when writing to a pipe or file."""
+    return shutil.get_terminal_size((unbounded, 24)).columns
 
 
 def emit(text: str, out: Path | None) -> None:

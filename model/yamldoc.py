@@ -167,8 +167,9 @@ def _structure_problem(yaml: YAML, text: str) -> tuple[int, Loc, str] | None:
             walk.done()
             continue
         loc, is_key = walk.place()
-        if event.tag is not None and not (isinstance(event, ScalarEvent) and event.tag == "tag:yaml.org,2002:str"):
-            return line, loc, f"YAML tags ({event.tag}) are not allowed in fleet inputs"
+        tag = getattr(event, "tag", None)  # scalars and collections carry one; only `!!str` is harmless
+        if tag is not None and not (isinstance(event, ScalarEvent) and tag == "tag:yaml.org,2002:str"):
+            return line, loc, f"YAML tags ({tag}) are not allowed in fleet inputs"
         if isinstance(event, CollectionStartEvent):
             if len(walk.stack) >= MAX_DEPTH:
                 return line, (), f"nesting deeper than {MAX_DEPTH} levels"
