@@ -206,7 +206,7 @@ def _image_digest(value: str) -> str:
 
 def _public_cidr(value: IPv4Network) -> IPv4Network:
     if value.prefixlen < 8 or not value.is_global:
-        raise ValueError(f"{value} is not a public network of at most a /8 (the API allow-list)")
+        raise ValueError(f"{value} is not a public network no wider than /8 (the API allow-list)")
     return value
 
 

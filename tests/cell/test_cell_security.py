@@ -56,8 +56,8 @@ def test_public_endpoint_only_for_the_cell_files_allow_list(sample_fleet: Fleet)
 @pytest.mark.parametrize(
     ("cidr", "message"),
     [
-        ("0.0.0.0/0", "0.0.0.0/0 is not a public network of at most a /8"),
-        ("10.0.0.0/8", "10.0.0.0/8 is not a public network of at most a /8"),
+        ("0.0.0.0/0", "0.0.0.0/0 is not a public network no wider than /8"),
+        ("10.0.0.0/8", "10.0.0.0/8 is not a public network no wider than /8"),
         ("52.95.110.0/33", "public_access_cidrs[0]: Input is not a valid IPv4 network"),
     ],
 )
@@ -76,6 +76,21 @@ def test_open_or_private_allow_list_refused_with_its_line(
     assert f"cells/smb-us-1.yaml:{len(lines) + 1}: public_access_cidrs" in err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_malformed_digest_refused_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(REPO_ROOT / "cells", tmp_path / "cells")
+    cell_file = tmp_path / "cells" / "smb-us-1.yaml"
+    lines = cell_file.read_text().splitlines()
+    cell_file.write_text("\n".join([*lines, "services:", '  sms: {image_digest: "latest"}']) + "\n")
+    monkeypatch.setattr(sys, "argv", ["fleet", "check", "--root", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1
+    assert f"cells/smb-us-1.yaml:{len(lines) + 2}: services.sms.image_digest: 'latest' is not an image digest" in err
 
 
 def _policies(cell: Cell) -> dict[str, dict[str, Any]]:
