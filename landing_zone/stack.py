@@ -27,6 +27,15 @@ from model.iam import assume_role_policy
 ROUTER_NAME = "cellfleet-cell-router"
 DEFAULT_CELL_HOST_SUFFIX = "cells.cellfleet.internal"  # cell endpoints in the router table must be https under it
 LOG_RETENTION_DAYS = 365
+KEY_ADMIN_ACTIONS = tuple(f"kms:{a}" for a in (
+    "CancelKeyDeletion", "CreateAlias", "CreateGrant", "DeleteAlias", "DescribeKey", "DisableKey", "DisableKeyRotation",
+    "EnableKey", "EnableKeyRotation", "GetKeyPolicy", "GetKeyRotationStatus", "ListAliases", "ListGrants",
+    "ListResourceTags", "PutKeyPolicy", "RevokeGrant", "ScheduleKeyDeletion", "TagResource", "UntagResource",
+    "UpdateAlias", "UpdateKeyDescription",
+))
+KEY_USE_ACTIONS = tuple(f"kms:{a}" for a in (
+    "Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo",
+))
 # Every field of the access log is a `$context` variable API Gateway fills in; no headers, no bodies.
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -139,14 +148,14 @@ def _logs_key(account: pulumi.Output[str], region: pulumi.Output[str]) -> aws.km
                         "Sid": "AccountAdministers",
                         "Effect": "Allow",
                         "Principal": {"AWS": f"arn:aws:iam::{ar[0]}:root"},
-                        "Action": "kms:*",
-                        "Resource": "*",
+                        "Action": list(KEY_ADMIN_ACTIONS),
+                        "Resource": "*",  # in a key policy, "*" is this key
                     },
                     {
                         "Sid": "CloudWatchLogsEncrypts",
                         "Effect": "Allow",
                         "Principal": {"Service": f"logs.{ar[1]}.amazonaws.com"},
-                        "Action": ["kms:Decrypt", "kms:Describe*", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                        "Action": list(KEY_USE_ACTIONS),
                         "Resource": "*",
                         "Condition": {
                             "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{ar[1]}:{ar[0]}:log-group:*"}

@@ -12,7 +12,6 @@ from model.routes import RoutesFile
 from tests.landing_zone.lz_support import DAY_SUNSET
 from tests.support.tools import tool_command
 
-
 # CKV_OPENAPI_5 (operation security not empty): sunset paths are gateway `mock` 410s that answer
 # anyone, as on every target; they reach no backend and carry no data.
 SKIPS = ["CKV_OPENAPI_5"]

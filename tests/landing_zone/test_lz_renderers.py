@@ -29,7 +29,7 @@ from landing_zone.render_aws import PLACEHOLDER_FUNCTION_ARN, lambda_invoke_uri,
 from landing_zone.render_envoy import envoy_document
 from landing_zone.render_kong import kong_document
 from landing_zone.render_nginx import render_nginx
-from model.routes import RoutesFile
+from model.routes import ACCOUNT_HEADER, CELL_HEADER, FORWARDED_HEADERS, ROUTE_HEADER, RoutesFile
 from runtime.cell_router import resolve
 from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET, REPO
 from tests.support.golden import assert_golden
@@ -273,3 +273,39 @@ def _documents(plan: EdgePlan) -> tuple[list[Location], dict[str, Any], dict[str
         nginx = nginx_locations(render_nginx(plan))
         _CACHE[plan.at] = (nginx, envoy_document(plan), kong_document(plan), openapi_document(plan))
     return _CACHE[plan.at]
+
+
+# --- identity headers and per-client limits on the targets with no server here (Kong, Envoy) ------
+# No Kong or Envoy can run here: these check the documents their own schema/models accepted above.
+
+IDENTITY = {ACCOUNT_HEADER, CELL_HEADER, ROUTE_HEADER, *FORWARDED_HEADERS}
+
+
+def test_kong_drops_client_identity_and_throttles_keyless_requests_by_ip(sample_routes: RoutesFile) -> None:
+    plan = compile_edge(sample_routes, DAY_SUNSET)
+    document = kong_document(plan)
+    [anonymous] = document["consumers"]
+    plugins = {p["name"]: p["config"] for p in anonymous["plugins"]}
+    assert plugins["rate-limiting"] == {"second": plan.client_rate_limit.rate, "policy": "local", "limit_by": "ip"}
+    assert plugins["request-termination"]["status_code"] == 401
+    routed = [r for s in document["services"] for r in s["routes"] if any(p["name"] == "key-auth" for p in r["plugins"])]
+    assert len(routed) == sum(1 for r in plan.exposed if r.action.value == "route")
+    for route in routed:
+        by_name = {p["name"]: p["config"] for p in route["plugins"]}
+        assert by_name["key-auth"]["anonymous"] == anonymous["username"]
+        assert set(by_name["request-transformer"]["remove"]["headers"]) == IDENTITY
+        assert 'x-account-id:$(headers["x-consumer-custom-id"])' in by_name["request-transformer"]["add"]["headers"]
+
+
+def test_envoy_drops_client_identity_and_limits_every_client_address(sample_routes: RoutesFile) -> None:
+    plan = compile_edge(sample_routes, DAY_SUNSET)
+    [host] = envoy_document(plan)["virtual_hosts"]
+    assert set(host["request_headers_to_remove"]) == IDENTITY
+    added = {h["header"]["key"]: h["header"]["value"] for h in host["request_headers_to_add"]}
+    assert added[ACCOUNT_HEADER].startswith("%DYNAMIC_METADATA(envoy.filters.http.ext_authz:")
+    configs = [host["typed_per_filter_config"]] + [r["typed_per_filter_config"] for r in host["routes"] if "route" in r]
+    for config in configs:
+        limit = config["envoy.filters.http.local_ratelimit"]
+        assert limit["rate_limits"] == [{"actions": [{"remote_address": {}}]}]
+        [descriptor] = limit["descriptors"]
+        assert descriptor["token_bucket"]["tokens_per_fill"] == plan.client_rate_limit.rate
