@@ -65,8 +65,12 @@ def _rate_limit(plan: EdgePlan, name: str, headers: list[dict[str, Any]]) -> dic
 
 
 def _sanitised() -> dict[str, Any]:
-    """Client identity headers removed; the account set from ext_authz's metadata (removal runs before adding)."""
-    remove = [ACCOUNT_HEADER, CELL_HEADER, ROUTE_HEADER, *FORWARDED_HEADERS]
+    """Client identity headers removed; the account set from ext_authz's metadata (removal runs before adding).
+
+    `x-edge-route` is overwritten per route instead: route-level mutations run before the virtual
+    host's, so removing it here would also remove the route's value.
+    """
+    remove = [ACCOUNT_HEADER, CELL_HEADER, *FORWARDED_HEADERS]
     add = [
         {"header": {"key": ACCOUNT_HEADER, "value": ACCOUNT_FROM_AUTHZ}, "append_action": OVERWRITE},
         {"header": {"key": "x-forwarded-for", "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"}, "append_action": OVERWRITE},

@@ -115,6 +115,7 @@ def _cell_router(
         hash_key=ROUTER_KEY,
         billing_mode="PAY_PER_REQUEST",
         point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+        deletion_protection_enabled=True,
     )
     log_group = aws.cloudwatch.LogGroup(
         "cell-router-logs", name=f"/aws/lambda/{ROUTER_NAME}", retention_in_days=LOG_RETENTION_DAYS, kms_key_id=logs_key.arn

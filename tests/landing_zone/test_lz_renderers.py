@@ -300,7 +300,11 @@ def test_kong_drops_client_identity_and_throttles_keyless_requests_by_ip(sample_
 def test_envoy_drops_client_identity_and_limits_every_client_address(sample_routes: RoutesFile) -> None:
     plan = compile_edge(sample_routes, DAY_SUNSET)
     [host] = envoy_document(plan)["virtual_hosts"]
-    assert set(host["request_headers_to_remove"]) == IDENTITY
+    assert set(host["request_headers_to_remove"]) == IDENTITY - {ROUTE_HEADER}  # overwritten per route instead
+    for route in (r for r in host["routes"] if "route" in r):
+        [edge_route] = route["request_headers_to_add"]
+        assert edge_route == {"header": {"key": ROUTE_HEADER, "value": route["match"]["path_separated_prefix"]},
+                              "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
     added = {h["header"]["key"]: h["header"]["value"] for h in host["request_headers_to_add"]}
     assert added[ACCOUNT_HEADER].startswith("%DYNAMIC_METADATA(envoy.filters.http.ext_authz:")
     configs = [host["typed_per_filter_config"]] + [r["typed_per_filter_config"] for r in host["routes"] if "route" in r]

@@ -93,6 +93,8 @@ def test_stage_throttling_usage_plan_and_keys(inventory: Inventory) -> None:
 def test_cell_router_lambda_table_and_least_privilege_role(inventory: Inventory) -> None:
     table = one(inventory, "aws:dynamodb/table:Table").inputs
     assert table["hashKey"] == "api_key_id"  # the authenticated key, not a client header, picks the account
+    assert table["deletionProtectionEnabled"] is True
+    assert table["pointInTimeRecovery"] == {"enabled": True}
     function = one(inventory, "aws:lambda/function:Function").inputs
     assert function["handler"] == "cell_router.handler"
     assert function["environment"]["variables"]["TABLE_NAME"] == table["name"]
