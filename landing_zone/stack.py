@@ -222,7 +222,7 @@ def _cloudwatch_role(account: pulumi.Output[str], region: pulumi.Output[str]) ->
     return aws.apigateway.Account("edge-account", cloudwatch_role_arn=role.arn)
 
 
-def _firewall(plan: EdgePlan, stage: aws.apigateway.Stage) -> aws.wafv2.WebAcl:
+def _firewall(plan: EdgePlan, stage: aws.apigateway.Stage, logs_key: aws.kms.Key) -> aws.wafv2.WebAcl:
     """A regional web ACL on the stage: a per-IP rate-based rule, then AWS's common and bad-input rule sets."""
 
     def visibility(name: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
@@ -272,6 +272,23 @@ def _firewall(plan: EdgePlan, stage: aws.apigateway.Stage) -> aws.wafv2.WebAcl:
         ),
     )
     aws.wafv2.WebAclAssociation("edge-waf-association", resource_arn=stage.arn, web_acl_arn=acl.arn)
+    # WAF requires the `aws-waf-logs-` prefix; the API key header is redacted from every record.
+    waf_logs = aws.cloudwatch.LogGroup(
+        "edge-waf-logs",
+        name="aws-waf-logs-cellfleet-landing-zone",
+        retention_in_days=LOG_RETENTION_DAYS,
+        kms_key_id=logs_key.arn,
+    )
+    aws.wafv2.WebAclLoggingConfiguration(
+        "edge-waf-logging",
+        resource_arn=acl.arn,
+        log_destination_configs=[waf_logs.arn],
+        redacted_fields=[
+            aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=plan.api_key_header.lower())
+            )
+        ],
+    )
     return acl
 
 
@@ -363,7 +380,7 @@ def _edge(plan: EdgePlan, router: aws.lambda_.Function, settings: LandingZoneSet
         aws.apigateway.UsagePlanKey(
             f"edge-key-{key_name}-plan", key_id=key.id, key_type="API_KEY", usage_plan_id=plan_resource.id
         )
-    _firewall(plan, stage)
+    _firewall(plan, stage, logs_key)
     return stage.invoke_url
 
 

@@ -151,7 +151,7 @@ def test_every_log_group_is_kept_a_year_and_encrypted_with_the_edge_key(inventor
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert not [a for st in policy["Statement"] for a in st["Action"] if "*" in a]  # no wildcard actions, admin included
     groups = inventory.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 3  # access, execution, cell router
+    assert len(groups) == 4  # access, execution, WAF, cell router
     for group in groups:
         assert group.inputs["retentionInDays"] == 365
         assert group.inputs["kmsKeyId"] == key.state["arn"]
@@ -166,6 +166,9 @@ def test_waf_web_acl_with_a_per_ip_rate_rule_is_on_the_stage(inventory: Inventor
     assert "block" in rate["action"]
     client = load_routes(REPO).config.defaults.client_rate_limit
     assert statement["limit"] == client.rate * statement["evaluationWindowSec"] + client.burst
+    logging = one(inventory, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration").inputs
+    assert logging["resourceArn"] == acl.state["arn"]
+    assert logging["redactedFields"] == [{"singleHeader": {"name": "x-api-key"}}]  # no key values in WAF logs
     association = one(inventory, "aws:wafv2/webAclAssociation:WebAclAssociation").inputs
     assert association["webAclArn"] == acl.state["arn"]
     assert association["resourceArn"] == one(inventory, "aws:apigateway/stage:Stage").state["arn"]
