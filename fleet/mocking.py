@@ -122,6 +122,8 @@ COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
 }
 CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda _: {"accountId": "123456789012", "arn": "", "userId": ""},
+    "aws:index/getRegion:getRegion": lambda _: {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"},
 }
 
 

@@ -18,7 +18,7 @@ import runtime
 from fleet.inputs import FleetInputs, load_fleet, load_inputs
 from landing_zone.lifecycle import compile_edge
 from landing_zone.readiness import declared_support, gate
-from landing_zone.stack import LandingZoneSettings, build_landing_zone
+from landing_zone.stack import DEFAULT_CELL_HOST_SUFFIX, LandingZoneSettings, build_landing_zone
 from migrations.deploy import build_orchestrators
 from model.cells import Cell as CellModel
 from model.cells import Fleet
@@ -100,6 +100,7 @@ def landing_zone_program(inputs: FleetInputs) -> None:
         key_names=keys,
         stage_name=config.get("stageName") or "live",
         router_table=config.get("routerTable") or DEFAULT_ROUTER_TABLE,
+        cell_host_suffix=config.get("cellHostSuffix") or DEFAULT_CELL_HOST_SUFFIX,
     ))
 
 

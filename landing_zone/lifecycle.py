@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 from http_sfv.item import Item as SfvItem
 
@@ -69,7 +68,9 @@ class EdgePlan:
     routes: tuple[EdgeRoute, ...]
     upstreams: dict[str, str]
     api_key_header: str
-    rate_limit: RateLimit
+    rate_limit: RateLimit  # per API key
+    client_rate_limit: RateLimit  # per client address, every request
+    stage_rate_limit: RateLimit  # the whole API Gateway stage
 
     @property
     def exposed(self) -> tuple[EdgeRoute, ...]:
@@ -116,20 +117,6 @@ def lifecycle_headers(route: Route, documentation: str | None) -> tuple[tuple[st
     return tuple(headers)
 
 
-def parse_overrides(pairs: list[str], upstreams: dict[str, str]) -> dict[str, str]:
-    """`--set name=URL` pairs -> upstream overrides; raise ValueError for unknown names or bad URLs."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, url = pair.partition("=")
-        parts = urlsplit(url)
-        if not sep or name not in upstreams:
-            raise ValueError(f"{pair!r}: expected NAME=URL with NAME one of: {', '.join(sorted(upstreams))}")
-        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
-            raise ValueError(f"{pair!r}: the URL must be http(s) without a path")
-        out[name] = url.rstrip("/")
-    return out
-
-
 def compile_edge(routes: RoutesFile, at: date, overrides: dict[str, str] | None = None) -> EdgePlan:
     """Every route of the config as the edge treats it on day `at` (pure)."""
     config = routes.config
@@ -166,6 +153,8 @@ def compile_edge(routes: RoutesFile, at: date, overrides: dict[str, str] | None 
         upstreams=upstreams,
         api_key_header=config.defaults.api_keys.header,
         rate_limit=config.defaults.rate_limit,
+        client_rate_limit=config.defaults.client_rate_limit,
+        stage_rate_limit=config.defaults.stage_rate_limit,
     )
 
 

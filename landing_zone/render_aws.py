@@ -59,6 +59,7 @@ def _gone(route: EdgeRoute, proxy: bool) -> dict[str, Any]:
     headers = {name: {"schema": {"type": "string"}} for name, _ in route.headers}
     body = json.dumps({"message": "this API version is gone", "status": 410}, sort_keys=True)
     operation: dict[str, Any] = {
+        "security": [],  # a sunset path answers 410 to anyone, as on every target
         "responses": {"410": {"description": "Gone: past its sunset date", "headers": headers}},
         "x-amazon-apigateway-integration": {
             "type": "mock",
@@ -100,6 +101,14 @@ def openapi_document(
             "securitySchemes": {SECURITY: {"type": "apiKey", "name": plan.api_key_header, "in": "header"}},
         },
         "x-amazon-apigateway-api-key-source": "HEADER",
+        "security": [{SECURITY: []}],
+        # Stages are HTTPS only; API Gateway ignores this on import (basepath=ignore).
+        "servers": [
+            {
+                "url": "https://{api}.execute-api.{region}.amazonaws.com/{stage}",
+                "variables": {n: {"default": n} for n in ("api", "region", "stage")},
+            }
+        ],
     }
 
 

@@ -37,7 +37,7 @@ MACHINES = ("rollout", "wave", "batch")
 CELL_KEY = "cell_id"  # registry (declared facts, owned by the cell stacks) and rollout state (owned by the pipeline)
 MIGRATION_KEY = "migration_id"
 MIGRATION_RANGE_KEY = "key"
-ROUTER_KEY = "account_id"
+ROUTER_KEY = "api_key_id"  # the cell router table: API key id -> account, cell, endpoint
 
 # EventBridge
 EVENT_SOURCE = "cellfleet.pipeline"

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from model.cells import ApiVersion, Product
 from model.errors import InputError, InputErrors
@@ -43,23 +43,62 @@ class AfterSunset(StrEnum):
     REMOVE = "remove"  # drop the route: 404 like any unknown path
 
 
-SAFE_URL = re.compile(r"^[A-Za-z0-9._~:/?#\[\]@!&()*+,;=%-]+$")
+# Values that reach generated configs (nginx, Kong, Envoy, OpenAPI) are checked here, at input.
+# Hosts are DNS names or IPv4 literals; paths are unreserved characters only; no userinfo.
+_HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)"
+_PORT = r"(?::(?:[1-9][0-9]{0,4}))?"
+UPSTREAM_URL = re.compile(rf"^https?://{_HOST}{_PORT}/?$")
+DOCUMENTATION_URL = re.compile(rf"^https://{_HOST}{_PORT}(?:/[A-Za-z0-9._~%-]*)*(?:#[A-Za-z0-9._~-]*)?$")
+# Headers the edge sets itself from the authenticated identity; a client's values are dropped.
+ACCOUNT_HEADER = "x-account-id"
+CELL_HEADER = "x-cell-id"
+ROUTE_HEADER = "x-edge-route"
+EDGE_HEADER_PREFIX = "x-edge-"
+FORWARDED_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-port",
+                     "x-forwarded-prefix", "x-forwarded-proto", "x-real-ip")
+
+
+def _port_ok(value: str) -> bool:
+    port = urlsplit(value).port
+    return port is None or 1 <= port <= 65535
+
+
+def upstream_url(value: str) -> str:
+    """`http(s)://host[:port]` with a DNS name or IPv4 host, or ValueError; returned without a trailing `/`."""
+    try:
+        ok = bool(UPSTREAM_URL.match(value)) and _port_ok(value)
+    except ValueError:
+        ok = False
+    if not ok:
+        rule = "must be http(s)://host[:port] (lowercase host name or IPv4, no path, no quotes, $, ; or spaces)"
+        raise ValueError(f"{value!r} {rule}")
+    return value.rstrip("/")
 
 
 def _https_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.netloc or not SAFE_URL.match(value):
-        raise ValueError(f"{value!r} is not an https:// URL (without quotes, $ or spaces)")
+    try:
+        ok = bool(DOCUMENTATION_URL.match(value)) and _port_ok(value)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{value!r} must be https://host[:port][/path] (letters, digits, . _ ~ % - in the path)")
     return value
 
 
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 
 
+def _header_name(value: str) -> str:
+    lowered = value.lower()
+    if lowered in {ACCOUNT_HEADER, CELL_HEADER, *FORWARDED_HEADERS} or lowered.startswith(EDGE_HEADER_PREFIX):
+        raise ValueError(f"{value!r} is a header the edge sets itself")
+    return value
+
+
 class ApiKeyAuth(Strict):
     """API keys checked at the edge; the key values live in the gateway, never in this file."""
 
-    header: str = Field(default="x-api-key", pattern=HEADER_NAME.pattern)
+    header: Annotated[str, AfterValidator(_header_name)] = Field(default="x-api-key", pattern=HEADER_NAME.pattern)
 
 
 class RateLimit(Strict):
@@ -71,9 +110,22 @@ class RateLimit(Strict):
 
 class EdgeDefaults(Strict):
     api_keys: ApiKeyAuth = ApiKeyAuth()
-    rate_limit: RateLimit
+    rate_limit: RateLimit  # per API key
+    # Per client address, on every request (rejected ones included): nginx, Kong, Envoy, the AWS WAF rule.
+    client_rate_limit: RateLimit = RateLimit(rate=100, burst=200)
+    # The whole API Gateway stage; above the per-key limit so one key cannot use it all.
+    stage_rate_limit: RateLimit = RateLimit(rate=1000, burst=2000)
     after_sunset: AfterSunset = AfterSunset.GONE
     documentation: HttpsUrl | None = None
+
+
+    @model_validator(mode="after")
+    def _stage_above_key(self) -> EdgeDefaults:
+        if self.stage_rate_limit.rate <= self.rate_limit.rate:
+            raise ValueError(
+                f"stage_rate_limit.rate ({self.stage_rate_limit.rate}) must be above rate_limit.rate ({self.rate_limit.rate})"
+            )
+        return self
 
 
 class Route(Strict):
@@ -96,14 +148,7 @@ class Route(Strict):
         return self.path.split("/")[1]
 
 
-def _upstream_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
-        raise ValueError(f"{value!r} must be an http(s) URL without a path")
-    return value
-
-
-UpstreamUrl = Annotated[str, AfterValidator(_upstream_url)]
+UpstreamUrl = Annotated[str, AfterValidator(upstream_url)]
 
 
 class RoutesConfig(Strict):
@@ -159,6 +204,40 @@ class RoutesFile:
 
     def documentation(self, route: Route) -> str | None:
         return route.documentation or self.config.defaults.documentation
+
+
+def parse_upstream_overrides(pairs: list[str], upstreams: dict[str, str]) -> dict[str, str]:
+    """`--set NAME=URL` values -> upstream overrides; InputErrors (`--set:N: NAME: message`) for each bad one."""
+    out: dict[str, str] = {}
+    errors: list[InputError] = []
+    for n, pair in enumerate(pairs, start=1):
+        name, sep, url = pair.partition("=")
+        if not sep or name not in upstreams:
+            known = ", ".join(sorted(upstreams))
+            errors.append(InputError("--set", n, name or "(name)", f"{pair!r}: expected NAME=URL with NAME one of: {known}"))
+            continue
+        try:
+            out[name] = upstream_url(url)
+        except ValueError as exc:
+            errors.append(InputError("--set", n, name, str(exc)))
+    if errors:
+        raise InputErrors(errors)
+    return out
+
+
+CONFIG_PATH = re.compile(r"^/?[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*$")
+
+
+def parse_config_paths(paths: dict[str, str]) -> dict[str, str]:
+    """File paths for a generated config (option -> path); InputErrors (`--tls-cert:0: path: ...`) unless safe."""
+    errors = [
+        InputError(option, 0, "path", f"{value!r} must be letters, digits, . _ - and /, without ..")
+        for option, value in paths.items()
+        if not CONFIG_PATH.match(value) or ".." in value.split("/")
+    ]
+    if errors:
+        raise InputErrors(errors)
+    return paths
 
 
 def _route_errors(

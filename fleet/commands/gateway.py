@@ -15,10 +15,12 @@ from fleet.aws import read_registry
 from fleet.inputs import load_fleet, load_routes
 from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit
 from landing_zone.gateway import RENDERERS
-from landing_zone.lifecycle import compile_edge, parse_overrides
+from landing_zone.lifecycle import compile_edge
 from landing_zone.readiness import Support, declared_support, gate, status_table
+from landing_zone.render_nginx import NginxOptions, render_nginx
 from landing_zone.timeline import render_timeline, timeline_rows
 from model.contract import DEFAULT_REGISTRY_TABLE
+from model.routes import parse_config_paths, parse_upstream_overrides
 
 stderr = Console(stderr=True)
 
@@ -55,6 +57,15 @@ def gateway(
         list[str] | None, typer.Option("--set", help="Upstream URL, NAME=URL (e.g. cell_router=http://127.0.0.1:8081).")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the config here instead of stdout.")] = None,
+    plain_http: Annotated[
+        bool, typer.Option("--plain-http", help="nginx: listen without TLS or HSTS, for a TLS terminator in front.")
+    ] = False,
+    tls_cert: Annotated[str, typer.Option("--tls-cert", help="nginx: listener certificate (chain) file.")] = "tls/edge.crt",
+    tls_key: Annotated[str, typer.Option("--tls-key", help="nginx: listener private key file.")] = "tls/edge.key",
+    upstream_ca: Annotated[
+        str, typer.Option("--upstream-ca", help="nginx: CA file that upstream certificates must chain to.")
+    ] = "/etc/ssl/certs/ca-certificates.crt",
+    listen: Annotated[int, typer.Option("--listen", min=1, max=65535, help="nginx: port to listen on.")] = 8443,
     registry: RegistryOption = False,
     registry_table: TableOption = DEFAULT_REGISTRY_TABLE,
     region: RegionOption = None,
@@ -68,15 +79,17 @@ def gateway(
         raise typer.BadParameter(f"choose one of: {', '.join(sorted(RENDERERS))}", param_hint="--target")
     when = day(at)
     routes = load_routes(root)
-    try:
-        overrides = parse_overrides(set_ or [], routes.config.upstreams)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--set") from None
+    overrides = parse_upstream_overrides(set_ or [], routes.config.upstreams)
+    files = parse_config_paths({"--tls-cert": tls_cert, "--tls-key": tls_key, "--upstream-ca": upstream_ca})
     plan = compile_edge(routes, when, overrides)
     support, cells, source = _support(root, registry, registry_table, region, endpoint_url)
     gate(routes, plan, support, cells, source)
     _, render = RENDERERS[target]
-    emit(render(plan), out)
+    if target == "nginx":
+        options = NginxOptions(str(listen), plain_http, files["--tls-cert"], files["--tls-key"], files["--upstream-ca"])
+        emit(render_nginx(plan, options), out)
+    else:
+        emit(render(plan), out)
     stderr.print(f"{target}: {len(plan.exposed)} of {len(plan.routes)} routes exposed on {when.isoformat()}"
                  + (f" -> {out}" if out else ""))
 

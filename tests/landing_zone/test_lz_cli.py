@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from fleet.build import render_documents
-from fleet.cli import app
+from fleet.cli import app, main
 from fleet.inputs import load_inputs, load_routes
 from landing_zone.gateway import RENDERERS, render_all
 from landing_zone.lifecycle import compile_edge
-from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET, REPO
+from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET, REPO, UPSTREAM_RULE
 
 runner = CliRunner()
 
@@ -42,8 +43,6 @@ def test_target_to_stdout_is_the_document() -> None:
     [
         (["--target", "haproxy"], "choose one of: aws, envoy, kong, nginx"),
         (["--target", "nginx", "--at", "soon"], "'soon' is not a date like 2025-06-01"),
-        (["--target", "nginx", "--set", "router=http://x"], "NAME one of: cell_router"),
-        (["--target", "nginx", "--set", "cell_router=ftp://x"], "the URL must be http(s) without a path"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
@@ -70,3 +69,50 @@ def test_build_writes_all_four_targets_for_its_day() -> None:
     assert gateway == render_all(compile_edge(load_routes(REPO), DAY_SUNSET))
     assert "gateway: edge on 2025-07-01: 8 routed, 1 gone (410), 2 not routed; targets: aws, envoy, kong, nginx" \
         in result.summary
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--set", "router=http://x"], ["--set:1: router: 'router=http://x': expected NAME=URL with NAME one of: cell_router"]),
+        (["--set", "cell_router=ftp://x"], [f"--set:1: cell_router: 'ftp://x' {UPSTREAM_RULE}"]),
+        (
+            ["--set", "cell_router=http://x;}server{listen 9;location /{proxy_pass http://evil;}}"],
+            [f"--set:1: cell_router: 'http://x;}}server{{listen 9;location /{{proxy_pass http://evil;}}}}' {UPSTREAM_RULE}"],
+        ),
+        (
+            ["--tls-cert", "cert.pem; include /etc/passwd", "--upstream-ca", "../ca.pem"],
+            [
+                "--tls-cert:0: path: 'cert.pem; include /etc/passwd' must be letters, digits, . _ - and /, without ..",
+                "--upstream-ca:0: path: '../ca.pem' must be letters, digits, . _ - and /, without ..",
+            ],
+        ),
+    ],
+)
+def test_crafted_values_exit_1_with_one_line_each(
+    args: list[str], expected: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ["fleet", "gateway", "--target", "nginx", "--at", "2025-03-01", *args, "--root", str(REPO)]
+    monkeypatch.setattr(sys, "argv", command)
+    with pytest.raises(SystemExit) as exited:
+        main()  # the entry point `python -m fleet` runs
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == expected
+
+
+def test_plain_http_and_tls_files_reach_the_nginx_config(tmp_path: Path) -> None:
+    out = tmp_path / "nginx.conf"
+    args = ["gateway", "--target", "nginx", "--at", "2025-03-01", "--tls-cert", "/etc/edge/cert.pem", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--root", str(REPO)]).exit_code == 0
+    tls = out.read_text(encoding="utf-8")
+    assert "listen 8443 ssl;" in tls
+    assert "ssl_certificate /etc/edge/cert.pem;" in tls
+    assert "Strict-Transport-Security" in tls
+    assert runner.invoke(app, [*args, "--plain-http", "--listen", "8080", "--root", str(REPO)]).exit_code == 0
+    plain = out.read_text(encoding="utf-8")
+    assert "listen 8080;" in plain
+    assert "ssl_certificate" not in plain
+    assert "Strict-Transport-Security" not in plain
+    assert "proxy_ssl_verify on;" in plain  # upstreams are verified either way

@@ -10,9 +10,10 @@ import pytest
 from http_sfv.item import Item
 from requests.utils import parse_header_links
 
-from landing_zone.lifecycle import Action, Phase, compile_edge, decide, parse_overrides
-from model.routes import AfterSunset, RoutesFile
-from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET
+from landing_zone.lifecycle import Action, Phase, compile_edge, decide
+from model.errors import InputErrors
+from model.routes import AfterSunset, RoutesFile, parse_upstream_overrides
+from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET, UPSTREAM_RULE
 
 
 def _route(routes: RoutesFile, at: date, path: str):  # type: ignore[no-untyped-def]
@@ -97,10 +98,25 @@ def test_reference_decisions(sample_routes: RoutesFile, path: str, decision: tup
 
 
 def test_set_overrides_an_upstream(sample_routes: RoutesFile) -> None:
-    overrides = parse_overrides(["cell_router=http://127.0.0.1:9000/"], sample_routes.config.upstreams)
+    overrides = parse_upstream_overrides(["cell_router=http://127.0.0.1:9000/"], sample_routes.config.upstreams)
     plan = compile_edge(sample_routes, DAY_DEPRECATED, overrides)
     assert {r.upstream_url for r in plan.routes} == {"http://127.0.0.1:9000"}
-    with pytest.raises(ValueError, match="NAME one of: cell_router"):
-        parse_overrides(["router=http://x"], sample_routes.config.upstreams)
-    with pytest.raises(ValueError, match="without a path"):
-        parse_overrides(["cell_router=http://x/api"], sample_routes.config.upstreams)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        (["router=http://x"], ["--set:1: router: 'router=http://x': expected NAME=URL with NAME one of: cell_router"]),
+        (["cell_router=http://x/api"], ["--set:1: cell_router: 'http://x/api' " + UPSTREAM_RULE]),
+        (
+            ["cell_router=http://127.0.0.1:1", "cell_router=http://x;}location /{return 200;}"],
+            ["--set:2: cell_router: 'http://x;}location /{return 200;}' " + UPSTREAM_RULE],
+        ),
+        (["cell_router=http://$host"], ["--set:1: cell_router: 'http://$host' " + UPSTREAM_RULE]),
+        (["cell_router"], ["--set:1: cell_router: 'cell_router': expected NAME=URL with NAME one of: cell_router"]),
+    ],
+)
+def test_bad_set_values_are_input_errors(sample_routes: RoutesFile, pairs: list[str], expected: list[str]) -> None:
+    with pytest.raises(InputErrors) as caught:
+        parse_upstream_overrides(pairs, sample_routes.config.upstreams)
+    assert [str(e) for e in caught.value.errors] == expected

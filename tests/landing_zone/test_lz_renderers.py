@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import warnings
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import betterproto2
 import boto3
+import crossplane
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +29,7 @@ from landing_zone.render_aws import PLACEHOLDER_FUNCTION_ARN, lambda_invoke_uri,
 from landing_zone.render_envoy import envoy_document
 from landing_zone.render_kong import kong_document
 from landing_zone.render_nginx import render_nginx
-from model.routes import RoutesFile
+from model.routes import ACCOUNT_HEADER, CELL_HEADER, FORWARDED_HEADERS, ROUTE_HEADER, RoutesFile
 from runtime.cell_router import resolve
 from tests.landing_zone.lz_support import DAY_DEPRECATED, DAY_SUNSET, REPO
 from tests.support.golden import assert_golden
@@ -105,19 +108,35 @@ def test_envoy_config_loads_into_typed_envoy_models(sample_routes: RoutesFile, a
 # --- each target's routing rules, interpreted as that gateway matches paths --------------------
 
 
-def nginx_decision(conf: str, path: str) -> Decision:
+Location = tuple[bool, str, list[dict[str, Any]]]  # (exact, path, block)
+
+
+def nginx_locations(conf: str) -> list[Location]:
+    """The server's locations, parsed back with crossplane (NGINX's own parser)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "nginx.conf"
+        path.write_text(conf, encoding="utf-8")
+        payload = crossplane.parse(str(path), single=True)
+    [http] = [s for s in payload["config"][0]["parsed"] if s["directive"] == "http"]
+    [server] = [s for s in http["block"] if s["directive"] == "server"]
+    out: list[Location] = []
+    for stmt in server["block"]:
+        if stmt["directive"] == "location" and not stmt["args"][-1].startswith("@"):
+            out.append((stmt["args"][0] == "=", stmt["args"][-1], stmt["block"]))
+    return out
+
+
+def nginx_decision(locations: list[Location], path: str) -> Decision:
     """Exact `location = P` wins; otherwise the longest prefix location; then its return or proxy_pass."""
-    blocks = re.findall(r"^ {8}location (= )?(\S+) \{\n(.*?)^ {8}\}$", conf, re.M | re.S)
-    exact = [b for b in blocks if b[0] and b[1] == path]
-    prefixes = sorted((b for b in blocks if not b[0] and path.startswith(b[1])), key=lambda b: len(b[1]), reverse=True)
-    _, location, body = (exact or prefixes)[0]
-    status = re.search(r"^ {12}return (\d+)", body, re.M)
-    if status:
-        return ("gone", None) if status.group(1) == "410" else ("none", None)
-    target = re.search(r"proxy_pass (\S+);", body)
-    assert target is not None
-    assert 'if ($http_x_api_key = "") { return 401' in body  # routed paths need a key
-    return "route", urlsplit(target.group(1)).path + path[len(location) :] if not exact else urlsplit(target.group(1)).path
+    exact = [loc for loc in locations if loc[0] and loc[1] == path]
+    prefixes = sorted((loc for loc in locations if not loc[0] and path.startswith(loc[1])), key=lambda loc: len(loc[1]))
+    _, location, block = (exact or prefixes[::-1])[0]
+    directives = {stmt["directive"]: stmt["args"] for stmt in block}
+    if "return" in directives:
+        return ("gone", None) if directives["return"][0] == "410" else ("none", None)
+    assert directives["auth_request"] == ["/_cellfleet/api-key"]  # routed paths need a key
+    target = urlsplit(directives["proxy_pass"][0]).path
+    return "route", target + path[len(location) :] if not exact else target
 
 
 def envoy_decision(config: dict[str, Any], path: str) -> Decision:
@@ -214,7 +233,7 @@ def test_all_targets_make_identical_routing_decisions(sample_routes: RoutesFile,
     plan = compile_edge(sample_routes, at)
     targets: dict[str, Callable[[str], Decision]] = {
         "reference": lambda p: reference_decision(plan, p),
-        "nginx": lambda p: nginx_decision(render_nginx(plan), p),
+        "nginx": lambda p: nginx_decision(nginx_locations(render_nginx(plan)), p),
         "envoy": lambda p: envoy_decision(envoy_document(plan), p),
         "kong": lambda p: kong_decision(kong_document(plan), p),
         "aws": lambda p: aws_decision(openapi_document(plan), p, router_routes(plan)),
@@ -246,10 +265,51 @@ def test_targets_agree_on_generated_paths(sample_routes: RoutesFile, segments: l
     assert aws_decision(aws, path, router_routes(plan)) == expected
 
 
-_CACHE: dict[date, tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+_CACHE: dict[date, tuple[list[Location], dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
 
 
-def _documents(plan: EdgePlan) -> tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _documents(plan: EdgePlan) -> tuple[list[Location], dict[str, Any], dict[str, Any], dict[str, Any]]:
     if plan.at not in _CACHE:
-        _CACHE[plan.at] = (render_nginx(plan), envoy_document(plan), kong_document(plan), openapi_document(plan))
+        nginx = nginx_locations(render_nginx(plan))
+        _CACHE[plan.at] = (nginx, envoy_document(plan), kong_document(plan), openapi_document(plan))
     return _CACHE[plan.at]
+
+
+# --- identity headers and per-client limits on the targets with no server here (Kong, Envoy) ------
+# No Kong or Envoy can run here: these check the documents their own schema/models accepted above.
+
+IDENTITY = {ACCOUNT_HEADER, CELL_HEADER, ROUTE_HEADER, *FORWARDED_HEADERS}
+
+
+def test_kong_drops_client_identity_and_throttles_keyless_requests_by_ip(sample_routes: RoutesFile) -> None:
+    plan = compile_edge(sample_routes, DAY_SUNSET)
+    document = kong_document(plan)
+    [anonymous] = document["consumers"]
+    plugins = {p["name"]: p["config"] for p in anonymous["plugins"]}
+    assert plugins["rate-limiting"] == {"second": plan.client_rate_limit.rate, "policy": "local", "limit_by": "ip"}
+    assert plugins["request-termination"]["status_code"] == 401
+    routed = [r for s in document["services"] for r in s["routes"] if any(p["name"] == "key-auth" for p in r["plugins"])]
+    assert len(routed) == sum(1 for r in plan.exposed if r.action.value == "route")
+    for route in routed:
+        by_name = {p["name"]: p["config"] for p in route["plugins"]}
+        assert by_name["key-auth"]["anonymous"] == anonymous["username"]
+        assert set(by_name["request-transformer"]["remove"]["headers"]) == IDENTITY
+        assert 'x-account-id:$(headers["x-consumer-custom-id"])' in by_name["request-transformer"]["add"]["headers"]
+
+
+def test_envoy_drops_client_identity_and_limits_every_client_address(sample_routes: RoutesFile) -> None:
+    plan = compile_edge(sample_routes, DAY_SUNSET)
+    [host] = envoy_document(plan)["virtual_hosts"]
+    assert set(host["request_headers_to_remove"]) == IDENTITY - {ROUTE_HEADER}  # overwritten per route instead
+    for route in (r for r in host["routes"] if "route" in r):
+        [edge_route] = route["request_headers_to_add"]
+        assert edge_route == {"header": {"key": ROUTE_HEADER, "value": route["match"]["path_separated_prefix"]},
+                              "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+    added = {h["header"]["key"]: h["header"]["value"] for h in host["request_headers_to_add"]}
+    assert added[ACCOUNT_HEADER].startswith("%DYNAMIC_METADATA(envoy.filters.http.ext_authz:")
+    configs = [host["typed_per_filter_config"]] + [r["typed_per_filter_config"] for r in host["routes"] if "route" in r]
+    for config in configs:
+        limit = config["envoy.filters.http.local_ratelimit"]
+        assert limit["rate_limits"] == [{"actions": [{"remote_address": {}}]}]
+        [descriptor] = limit["descriptors"]
+        assert descriptor["token_bucket"]["tokens_per_fill"] == plan.client_rate_limit.rate

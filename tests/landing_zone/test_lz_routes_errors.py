@@ -9,6 +9,7 @@ import pytest
 from fleet.files import load_document
 from model.errors import InputErrors
 from model.routes import parse_routes
+from tests.landing_zone.lz_support import UPSTREAM_RULE
 
 # Lines 1-11; a case appends more routes from line 12 on, or replaces a line.
 BASE = """\
@@ -32,6 +33,7 @@ def route(path: str, *lines: str) -> str:
 
 
 V2 = ("service: sms", "version: v2", "status: active", "backend: ${cell_router}/sms/v2/messages")
+
 
 CASES: list[tuple[str, str, list[str]]] = [
     ("unknown key", BASE + route("/v2/Messages", *V2, "colour: red"), ["routes.yaml:17: routes[1].colour: unknown key"]),
@@ -170,14 +172,47 @@ CASES: list[tuple[str, str, list[str]]] = [
         "documentation not https",
         BASE.replace("https://docs.example/versions", "http://docs.example/versions"),
         [
-            "routes.yaml:5: defaults.documentation: 'http://docs.example/versions' is not an https:// URL "
-            "(without quotes, $ or spaces)"
+            "routes.yaml:5: defaults.documentation: 'http://docs.example/versions' must be "
+            "https://host[:port][/path] (letters, digits, . _ ~ % - in the path)"
         ],
     ),
     (
         "upstream with a path",
         BASE.replace("https://router.example", "https://router.example/api"),
-        ["routes.yaml:2: upstreams.cell_router: 'https://router.example/api' must be an http(s) URL without a path"],
+        ["routes.yaml:2: upstreams.cell_router: 'https://router.example/api' " + UPSTREAM_RULE],
+    ),
+    # The review's crafted values: each would have ended a directive or a block in nginx.conf.
+    *[
+        (
+            f"upstream injection {i}",
+            BASE.replace("https://router.example", crafted),
+            [f"routes.yaml:2: upstreams.cell_router: {shown} " + UPSTREAM_RULE],
+        )
+        for i, (crafted, shown) in enumerate(
+            [
+                ("'http://x; } server { listen 9; location / { proxy_pass http://evil; }'",
+                 "'http://x; } server { listen 9; location / { proxy_pass http://evil; }'"),
+                ("'http://router.example$request_uri'", "'http://router.example$request_uri'"),
+                ("'http://router example'", "'http://router example'"),
+                ("'http://user@router.example'", "'http://user@router.example'"),
+                ("'http://router.example:0'", "'http://router.example:0'"),
+                ("'http://router.example:70000'", "'http://router.example:70000'"),
+                ("'http://Router.Example'", "'http://Router.Example'"),
+            ]
+        )
+    ],
+    (
+        "documentation injection",
+        BASE.replace("https://docs.example/versions", "'https://docs.example/v\"; add_header X 1;'"),
+        [
+            "routes.yaml:5: defaults.documentation: 'https://docs.example/v\"; add_header X 1;' must be "
+            "https://host[:port][/path] (letters, digits, . _ ~ % - in the path)"
+        ],
+    ),
+    (
+        "api key header the edge sets itself",
+        BASE.replace("defaults:\n", "defaults:\n  api_keys: {header: X-Account-Id}\n"),
+        ["routes.yaml:4: defaults.api_keys.header: 'X-Account-Id' is a header the edge sets itself"],
     ),
     (
         "rate limit of zero",

@@ -67,13 +67,20 @@ def test_router_environment_carries_the_days_route_table(inventory: Inventory) -
 
 
 def test_stage_throttling_usage_plan_and_keys(inventory: Inventory) -> None:
-    rate_limit = load_routes(REPO).config.defaults.rate_limit
+    defaults = load_routes(REPO).config.defaults
+    rate_limit, stage_limit = defaults.rate_limit, defaults.stage_rate_limit
     settings = one(inventory, "aws:apigateway/methodSettings:MethodSettings").inputs
     assert settings["methodPath"] == "*/*"
     assert settings["settings"] == {
-        "throttlingRateLimit": rate_limit.rate,
-        "throttlingBurstLimit": rate_limit.rate + rate_limit.burst,
+        "throttlingRateLimit": stage_limit.rate,
+        "throttlingBurstLimit": stage_limit.rate + stage_limit.burst,
+        "loggingLevel": "ERROR",
+        "dataTraceEnabled": False,  # no request or response data (keys, tokens, bodies) in execution logs
+        "metricsEnabled": True,
+        "cachingEnabled": False,
+        "cacheDataEncrypted": True,
     }
+    assert settings["settings"]["throttlingRateLimit"] > rate_limit.rate  # the stage is above one key's limit
     plan = one(inventory, "aws:apigateway/usagePlan:UsagePlan").inputs
     assert plan["throttleSettings"] == {"rateLimit": rate_limit.rate, "burstLimit": rate_limit.rate + rate_limit.burst}
     assert plan["apiStages"][0]["stage"] == "live"
@@ -85,11 +92,15 @@ def test_stage_throttling_usage_plan_and_keys(inventory: Inventory) -> None:
 
 def test_cell_router_lambda_table_and_least_privilege_role(inventory: Inventory) -> None:
     table = one(inventory, "aws:dynamodb/table:Table").inputs
-    assert table["hashKey"] == "account_id"
+    assert table["hashKey"] == "api_key_id"  # the authenticated key, not a client header, picks the account
+    assert table["deletionProtectionEnabled"] is True
+    assert table["pointInTimeRecovery"] == {"enabled": True}
     function = one(inventory, "aws:lambda/function:Function").inputs
     assert function["handler"] == "cell_router.handler"
     assert function["environment"]["variables"]["TABLE_NAME"] == table["name"]
-    policy = json.loads(one(inventory, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    [policy] = [
+        json.loads(p.inputs["policy"]) for p in inventory.of_type("aws:iam/rolePolicy:RolePolicy") if "cell-router" in p.name
+    ]
     actions = [a for s in policy["Statement"] for a in s["Action"]]
     assert sorted(actions) == ["dynamodb:GetItem", "logs:CreateLogStream", "logs:PutLogEvents"]
     assert not any("*" in a for a in actions)
@@ -114,3 +125,58 @@ def test_route_table_too_big_for_the_lambda_environment_is_refused(monkeypatch: 
     monkeypatch.setattr(lz_stack, "ENV_BUDGET", 200)
     with pytest.raises(ValueError, match="exceeds Lambda's 200-byte limit"):
         lz_stack._router_environment("cellfleet-customer-cells", compile_edge(load_routes(REPO), DAY_SUNSET))
+
+
+def test_stage_has_access_logs_xray_and_a_client_certificate(inventory: Inventory) -> None:
+    stage = one(inventory, "aws:apigateway/stage:Stage").inputs
+    assert stage["xrayTracingEnabled"] is True
+    assert stage["clientCertificateId"] == one(inventory, "aws:apigateway/clientCertificate:ClientCertificate").state["id"]
+    groups = {g.inputs["name"]: g for g in inventory.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    access = groups["/aws/apigateway/cellfleet-landing-zone/access"]
+    assert stage["accessLogSettings"]["destinationArn"] == access.state["arn"]
+    assert set(json.loads(stage["accessLogSettings"]["format"])) >= {"requestId", "apiKeyId", "sourceIp", "status"}
+    api_id = one(inventory, "aws:apigateway/restApi:RestApi").state["id"]
+    assert f"API-Gateway-Execution-Logs_{api_id}/live" in groups
+    account = one(inventory, "aws:apigateway/account:Account").inputs
+    roles = {r.state["arn"]: r for r in inventory.of_type("aws:iam/role:Role")}
+    trust = json.loads(roles[account["cloudwatchRoleArn"]].inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_every_log_group_is_kept_a_year_and_encrypted_with_the_edge_key(inventory: Inventory) -> None:
+    key = one(inventory, "aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    policy = json.loads(key.inputs["policy"])
+    logs = next(s for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncrypts")
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert not [a for st in policy["Statement"] for a in st["Action"] if "*" in a]  # no wildcard actions, admin included
+    groups = inventory.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == 4  # access, execution, WAF, cell router
+    for group in groups:
+        assert group.inputs["retentionInDays"] == 365
+        assert group.inputs["kmsKeyId"] == key.state["arn"]
+
+
+def test_waf_web_acl_with_a_per_ip_rate_rule_is_on_the_stage(inventory: Inventory) -> None:
+    acl = one(inventory, "aws:wafv2/webAcl:WebAcl")
+    assert acl.inputs["scope"] == "REGIONAL"
+    rate = next(r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"])
+    statement = rate["statement"]["rateBasedStatement"]
+    assert statement["aggregateKeyType"] == "IP"
+    assert "block" in rate["action"]
+    client = load_routes(REPO).config.defaults.client_rate_limit
+    assert statement["limit"] == client.rate * statement["evaluationWindowSec"] + client.burst
+    logging = one(inventory, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration").inputs
+    assert logging["resourceArn"] == acl.state["arn"]
+    assert logging["redactedFields"] == [{"singleHeader": {"name": "x-api-key"}}]  # no key values in WAF logs
+    association = one(inventory, "aws:wafv2/webAclAssociation:WebAclAssociation").inputs
+    assert association["webAclArn"] == acl.state["arn"]
+    assert association["resourceArn"] == one(inventory, "aws:apigateway/stage:Stage").state["arn"]
+
+
+def test_cloudwatch_role_writes_only_log_groups(inventory: Inventory) -> None:
+    policies = [json.loads(p.inputs["policy"]) for p in inventory.of_type("aws:iam/rolePolicy:RolePolicy")]
+    statements = [s for p in policies for s in p["Statement"]]
+    assert all("*" not in a for s in statements for a in s["Action"])
+    logs = next(s for s in statements if s["Sid"] == "WriteApiGatewayLogs")
+    assert logs["Resource"] == ["arn:aws:logs:us-east-1:123456789012:log-group:*"]

@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from landing_zone.lifecycle import EdgePlan
-from landing_zone.render_nginx import render_nginx
+from landing_zone.render_nginx import NginxOptions, render_nginx
 
 
 @dataclass
@@ -84,8 +84,12 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Edge:
     port: int
-    keys: tuple[str, ...]
+    keys: tuple[str, ...]  # issued API keys; key i belongs to account `AC<i+1>`
     prefix: Path
+    tls: bool = False
+
+    def account(self, key: str) -> str:
+        return f"AC{self.keys.index(key) + 1}"
 
 
 def nginx_binary() -> str:
@@ -96,14 +100,20 @@ def nginx_binary() -> str:
 
 
 @contextmanager
-def nginx_edge(plan: EdgePlan, prefix: Path, keys: int = 2) -> Iterator[Edge]:
-    """Run nginx with the rendered config under `prefix` on a loopback port; always stopped on exit."""
+def nginx_edge(plan: EdgePlan, prefix: Path, keys: int = 2, options: NginxOptions | None = None) -> Iterator[Edge]:
+    """Run nginx with the rendered config under `prefix` on a loopback port; always stopped on exit.
+
+    `options` default to a plain-HTTP listener; their `listen` is replaced by a free loopback port.
+    Key i is issued to account `AC<i+1>` in `api-keys.d/test.map`.
+    """
     port = free_port()
+    chosen = replace(options or NginxOptions(plain_http=True), listen=f"127.0.0.1:{port}")
     for folder in ("logs", "temp", "api-keys.d"):
         (prefix / folder).mkdir(parents=True, exist_ok=True)
     issued = tuple(secrets.token_hex(16) for _ in range(keys))
-    (prefix / "api-keys.d" / "test.map").write_text("".join(f'"{k}" 1;\n' for k in issued), encoding="utf-8")
-    (prefix / "nginx.conf").write_text(render_nginx(plan, listen=f"127.0.0.1:{port}"), encoding="utf-8")
+    lines = "".join(f'"{k}" "AC{i}";\n' for i, k in enumerate(issued, start=1))
+    (prefix / "api-keys.d" / "test.map").write_text(lines, encoding="utf-8")
+    (prefix / "nginx.conf").write_text(render_nginx(plan, chosen), encoding="utf-8")
     process = subprocess.Popen(
         [nginx_binary(), "-p", str(prefix), "-c", "nginx.conf", "-e", "logs/error.log", "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,
@@ -122,7 +132,7 @@ def nginx_edge(plan: EdgePlan, prefix: Path, keys: int = 2) -> Iterator[Edge]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("nginx did not start listening in 15 s") from None
                 time.sleep(0.05)
-        yield Edge(port=port, keys=issued, prefix=prefix)
+        yield Edge(port=port, keys=issued, prefix=prefix, tls=not chosen.plain_http)
     finally:
         process.send_signal(signal.SIGQUIT)
         try:
