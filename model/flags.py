@@ -100,8 +100,8 @@ class FlagPlan(Strict):
     serve: Variant | None = None  # what `percent` rolls out; the other variant of a two-variant flag
     release: dict[Product, SemVer] = Field(min_length=1)
     bucketing_key: str = TARGETING_FIELD
-    allowlist: Annotated[tuple[SubjectId, ...], AfterValidator(_unique), Field(max_length=MAX_LIST)] = ()
-    denylist: Annotated[tuple[SubjectId, ...], AfterValidator(_unique), Field(max_length=MAX_LIST)] = ()
+    allowlist: tuple[SubjectId, ...] = Field(default=(), max_length=MAX_LIST)
+    denylist: tuple[SubjectId, ...] = Field(default=(), max_length=MAX_LIST)
     scope: Scope = EVERYWHERE
     start: date
     stages: tuple[Stage, ...] = ()
@@ -162,6 +162,9 @@ def _semantic_errors(plan: FlagPlan, doc: Document, key: str) -> Iterator[InputE
     if plan.bucketing_key not in BUCKETING_FIELDS:
         yield doc.error((*at, "bucketing_key"), f"{plan.bucketing_key!r} is not a per-subject field of the evaluation "
                                                  f"context; one of: {', '.join(BUCKETING_FIELDS)}")
+    for name in ("allowlist", "denylist"):
+        entries: tuple[str, ...] = getattr(plan, name)
+        yield from (doc.error((*at, name, j), f"{c!r} is listed twice") for j, c in enumerate(entries) if c in entries[:j])
     for customer in sorted(set(plan.allowlist) & set(plan.denylist)):
         yield doc.error((*at, "denylist", plan.denylist.index(customer)), f"{customer!r} is also in the allowlist")
     for i, stage in enumerate(plan.stages):
