@@ -78,29 +78,29 @@ def customers(n: int = 10_000) -> list[str]:
 # 32-bit, seed 0; the bucket is hash * totalWeight >> 32.
 
 def murmur3_32(data: bytes, seed: int = 0) -> int:
-    c1, c2, mask = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
+    mask = 0xFFFFFFFF
     h = seed
     whole = len(data) // 4 * 4
-    for (k,) in struct.iter_unpack("<I", data[:whole]):
-        k = (k * c1) & mask
-        k = ((k << 15) | (k >> 17)) & mask
-        k = (k * c2) & mask
-        h ^= k
+    for (block,) in struct.iter_unpack("<I", data[:whole]):
+        h ^= _scramble(block)
         h = ((h << 13) | (h >> 19)) & mask
         h = (h * 5 + 0xE6546B64) & mask
     tail = data[whole:]
     if tail:
-        k = int.from_bytes(tail, "little")
-        k = (k * c1) & mask
-        k = ((k << 15) | (k >> 17)) & mask
-        k = (k * c2) & mask
-        h ^= k
+        h ^= _scramble(int.from_bytes(tail, "little"))
     h ^= len(data)
     h ^= h >> 16
     h = (h * 0x85EBCA6B) & mask
     h ^= h >> 13
     h = (h * 0xC2B2AE35) & mask
     return h ^ (h >> 16)
+
+
+def _scramble(k: int) -> int:
+    mask = 0xFFFFFFFF
+    k = (k * 0xCC9E2D51) & mask
+    k = ((k << 15) | (k >> 17)) & mask
+    return (k * 0x1B873593) & mask
 
 
 def _cbor_head(major: int, length: int) -> bytes:

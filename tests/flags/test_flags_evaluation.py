@@ -16,8 +16,8 @@ from tests.flags.flags_support import (
     SAMPLE_DAYS,
     client_for,
     customers,
-    fleet_with_flag,
     flagd_clock,
+    fleet_with_flag,
     has_feature,
     predicted_bucket,
     predicted_bucket_by_value,
@@ -133,13 +133,15 @@ def test_kill_switch_turns_it_off_for_everyone_allowlisted_included(tmp_path: Pa
 
 
 def test_stage_scope_limits_the_rollout_to_its_tiers(tmp_path: Path) -> None:
-    text = _plan(extra=", scope: {tiers: [canary, smb]}").replace("{day: 2, percent: 50}", "{day: 2, percent: 50, scope: {tiers: [canary]}}")
+    text = _plan(extra=", scope: {tiers: [canary, smb]}")
+    text = text.replace("{day: 2, percent: 50}", "{day: 2, percent: 50, scope: {tiers: [canary]}}")
     client = client_for(render_flags(_flags(tmp_path, text)))
     canary, smb, enterprise = ("canary-us-internal", "canary", "us-east-1"), ("smb-eu-1", "smb", "eu-west-1"), (
         "enterprise-eu-standard", "enterprise", "eu-west-1")
     sample = IDS[200:1200]
     with flagd_clock(date(2026, 3, 3)):
-        shares = {c[1]: sum(has_feature(client, "payFlag", cid, c) for cid in sample) / len(sample) for c in (canary, smb, enterprise)}
+        shares = {c[1]: sum(has_feature(client, "payFlag", cid, c) for cid in sample) / len(sample)
+                  for c in (canary, smb, enterprise)}
     assert abs(shares["canary"] - 0.5) < 0.05 and shares["smb"] == 0 and shares["enterprise"] == 0
     with flagd_clock(date(2026, 3, 4)):
         assert all(has_feature(client, "payFlag", cid, smb) for cid in sample)

@@ -26,7 +26,8 @@ def test_sample_flag_published_schedule() -> None:
 
 def test_sample_status_on_each_seed_day() -> None:
     releases = declared_releases(load_fleet(REPO))
-    text = "".join(render_status(status_rows(sample_flags(), releases, d), d, "declared in cells/") for d, _ in SAMPLE_DAYS.values())
+    text = "".join(render_status(status_rows(sample_flags(), releases, d), d, "declared in cells/")
+                   for d, _ in SAMPLE_DAYS.values())
     assert_golden("flags/status.txt", text)
 
 
