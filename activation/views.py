@@ -84,7 +84,8 @@ def explain(flag: PlannedFlag, customer: str, cell: Cell | None, at: date) -> Ex
     provider = FlagFileProvider(render_flags([flag], at))
     context = evaluation_context(customer, *((cell.id, cell.tier.value, cell.region) if cell else ()))
     variant, value, reason = _resolve(provider, plan.key, plan.variants[plan.default], context)
-    slot = bucket(plan.key, plan.bucketing_key, _bucketing_value(customer, cell, plan.bucketing_key))
+    subject = _bucketing_value(customer, cell, plan.bucketing_key)
+    slot = None if subject is None else bucket(plan.key, plan.bucketing_key, subject)
     return Explanation(plan.key, customer, cell.id if cell else None, at, variant, value, reason,
                        _why(flag, customer, cell, at, slot), slot)
 
@@ -103,13 +104,14 @@ def _resolve(provider: FlagFileProvider, key: str, default: object, context: Eva
     return result.variant, result.value, str(result.reason)
 
 
-def _bucketing_value(customer: str, cell: Cell | None, field: str) -> str:
-    if field == TARGETING_FIELD or cell is None:
+def _bucketing_value(customer: str, cell: Cell | None, field: str) -> str | None:
+    """What the split hashes for this evaluation (None: the context lacks it, flagd serves the default)."""
+    if field == TARGETING_FIELD:
         return customer
-    return cell.id
+    return None if cell is None else cell.id
 
 
-def _why(flag: PlannedFlag, customer: str, cell: Cell | None, at: date, slot: int) -> str:
+def _why(flag: PlannedFlag, customer: str, cell: Cell | None, at: date, slot: int | None) -> str:
     return _override(flag, customer, cell, at) or _stage_reason(flag, cell, at, slot)
 
 
@@ -127,7 +129,7 @@ def _override(flag: PlannedFlag, customer: str, cell: Cell | None, at: date) -> 
     return next((reason for applies, reason in reasons if applies), None)
 
 
-def _stage_reason(flag: PlannedFlag, cell: Cell | None, at: date, slot: int) -> str:
+def _stage_reason(flag: PlannedFlag, cell: Cell | None, at: date, slot: int | None) -> str:
     plan = flag.plan
     index = active_index(plan, at)
     if index is None:
@@ -136,4 +138,9 @@ def _stage_reason(flag: PlannedFlag, cell: Cell | None, at: date, slot: int) -> 
     label = stage_label(plan, index)
     if plan.stage_scope(stage) != plan.scope and (cell is None or cell.id not in flag.stage_cells[index]):
         return f"{label} applies to {plan.stage_scope(stage).label()} only"
+    served = [v for v, w in plan.weights(stage) if w > 0]
+    if len(served) == 1:
+        return f"{label}: {served[0]} for everyone in scope"
+    if slot is None:
+        return f"{label}: no --cell given, so nothing to bucket on ({plan.bucketing_key}) -> {plan.default}"
     return f"{label}: bucket {slot} of 100 on {plan.bucketing_key} -> {variant_of(plan, stage, slot)}"

@@ -28,7 +28,7 @@ def _flag(percents: list[int], key: str) -> PlannedFlag:
                        tuple(sample.flag_cells for _ in percents))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     percents=st.lists(st.integers(min_value=0, max_value=100), min_size=2, max_size=5).map(sorted),
     ids=st.lists(customer_ids, min_size=1, max_size=40, unique=True),

@@ -24,7 +24,8 @@ runner = CliRunner()
         (BETA, "2026-03-01", "off", "why: before the flag's start (2026-03-02)"),
         (BETA, "2026-03-02", "on", "why: allowlisted"),
         ("customer-00001", "2026-03-02", "off", "why: no stage has started yet"),
-        ("customer-00001", "2026-03-08", "on", "why: stage 3/3 (day 7, 2026-03-08): bucket"),
+        ("customer-00001", "2026-03-04", "off", "why: stage 2/3 (day 3, 2026-03-04): bucket 68 of 100 on customer_id -> off"),
+        ("customer-00001", "2026-03-08", "on", "why: stage 3/3 (day 7, 2026-03-08): on for everyone in scope"),
     ],
 )
 def test_explain(customer: str, day: str, verdict: str, why: str) -> None:
@@ -32,7 +33,7 @@ def test_explain(customer: str, day: str, verdict: str, why: str) -> None:
                                  "--root", str(REPO)])
     assert result.exit_code == 0, result.output
     first, second = result.stdout.splitlines()
-    assert first.startswith(f"{SAMPLE} for {customer} in smb-eu-1 on {day}: {verdict} = ")
+    assert first.startswith(f"{SAMPLE} for {customer} in smb-eu-1 on {day}: {verdict} = {verdict == 'on'} (")
     assert second.startswith(why)
 
 
@@ -43,7 +44,7 @@ def test_explained_bucket_and_variant_agree_with_flagd_for_many_customers() -> N
     client = client_for(render_flags([flag], day))
     for cid in customers(300):
         said = explain(flag, cid, cell, day)
-        assert (said.variant == "on") == has_feature(client, SAMPLE, cid, (cell.id, cell.tier.value, cell.region))
+        assert said.value is (said.variant == "on") is has_feature(client, SAMPLE, cid, (cell.id, cell.tier.value, cell.region))
         assert said.why.endswith(f"bucket {said.bucket} of 100 on customer_id -> {said.variant}")
         assert (said.bucket is not None and said.bucket < 25) == (said.variant == "on")
 
