@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from activation.gate import declared_releases
+from activation.gate import gate as flags_gate
+from activation.render import FLAGS_FILE, render_flags
 from fleet.inputs import FleetInputs
 from landing_zone.gateway import RENDERERS, render_all
 from landing_zone.lifecycle import Action, compile_edge
@@ -49,6 +52,10 @@ def render_documents(inputs: FleetInputs, at: date) -> Rendered:
     counts = {a: sum(1 for r in edge.routes if r.action is a) for a in Action}
     summary.append(f"gateway: edge on {at.isoformat()}: {counts[Action.ROUTE]} routed, {counts[Action.GONE]} gone (410), "
                    f"{counts[Action.NONE]} not routed; targets: {', '.join(sorted(RENDERERS))}")
+
+    flags_gate(inputs.flags, declared_releases(inputs.fleet))  # the published file compiles every stage in
+    files[f"flags/{FLAGS_FILE}"] = render_flags(inputs.flags)
+    summary.append(f"flags: {len(inputs.flags)} flags, the whole schedule -> flags/{FLAGS_FILE}")
 
     for migration in inputs.migrations:
         files[f"runbooks/{migration.id}.md"] = render_runbook(migration)

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fleet.commands import alerts, gateway, migrate, rollout, status
+from fleet.commands.flags import flags_app
 from fleet.inputs import load_fleet, load_inputs
 from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit, table_width
 from model.errors import InputErrors
@@ -200,6 +201,7 @@ app.command("pipeline")(rollout.pipeline)
 app.add_typer(rollout.rollout_app, name="rollout")
 app.command("status")(status.status)
 app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(flags_app, name="flags")
 
 
 def main() -> None:

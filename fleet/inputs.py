@@ -14,7 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
+from activation.plans import PlannedFlag
 from fleet.files import display_path, load_document, read_text, yaml_files
+from fleet.flag_inputs import load_flags
 from migrations.planner import MigrationPlan, plan_migration
 from model.cells import Fleet
 from model.errors import InputError, InputErrors, option_error
@@ -38,6 +40,7 @@ class FleetInputs:
     plan: Plan
     routes: RoutesFile
     migrations: tuple[MigrationPlan, ...]
+    flags: tuple[PlannedFlag, ...] = ()  # activation plans, flags/*.yaml
 
 
 def load_fleet(root: Path) -> Fleet:
@@ -134,10 +137,13 @@ def load_inputs(root: Path) -> FleetInputs:
         migrations, migration_errors = _collect(
             [partial(load_migration, root, m, fleet, planned[0][1]) for m in migration_ids(root)])
         errors.extend(migration_errors)
+    flags, flag_errors = _collect([lambda: load_flags(root, fleet)])
+    errors.extend(flag_errors)
     if errors:
         raise InputErrors(errors)
     policy, plan = planned[0]
-    return FleetInputs(fleet=fleet, policy=policy, plan=plan, routes=routes[0], migrations=tuple(migrations))
+    return FleetInputs(fleet=fleet, policy=policy, plan=plan, routes=routes[0], migrations=tuple(migrations),
+                       flags=flags[0])
 
 
 def _collect(loaders: list[Callable[[], T]]) -> tuple[list[T], list[InputError]]:
