@@ -8,7 +8,6 @@ stage in, so it is gated on every stage; the snapshot of a day on that day's sta
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,25 +17,15 @@ from activation.schedule import active_index
 from model.cells import Fleet
 from model.errors import InputError, InputErrors
 from model.flags import FlagState
+from model.versions import release_key
 
 # cell id -> service -> release the cell runs
 Releases = Mapping[str, Mapping[str, str]]
-_NUMBERS = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
 
 
 def declared_releases(fleet: Fleet) -> dict[str, dict[str, str]]:
     """What each cell of the fleet declares it runs."""
     return {c.id: {p.value: s.release for p, s in c.services.items()} for c in fleet.cells}
-
-
-def release_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
-    """Semantic-version order: 2.10.0 after 2.9.0, 2.5.0-rc.1 before 2.5.0; unparsable sorts first."""
-    found = _NUMBERS.match(version)
-    if found is None:
-        return (-1, -1, -1, 0, ())
-    major, minor, patch, pre = found.groups()
-    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split(".")) if pre else ()
-    return (int(major), int(minor), int(patch), 0 if pre else 1, parts)
 
 
 def runs_release(releases: Releases, cell: str, service: str, wanted: str) -> bool:

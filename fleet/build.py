@@ -62,7 +62,8 @@ def render_documents(inputs: FleetInputs, at: date) -> Rendered:
         summary.append(f"runbooks: {migration.id}: {len(migration.cells)} cells, {len(migration.phases)} phases")
 
     unrecorded = tuple((m, MigrationState(m.id)) for m in inputs.migrations)  # the build records no progress
-    status = fleet_status(inputs.fleet, inputs.plan, datetime.combine(at, time(), UTC), migrations=unrecorded)
+    status = fleet_status(inputs.fleet, inputs.plan, datetime.combine(at, time(), UTC), migrations=unrecorded,
+                          flags=inputs.flags)
     files.update({f"status/{name}": text for name, text in status_files(status).items()})
     summary.append(f"status: {status.state.label} (declared state), {len(inputs.fleet.cells)} cells in {len(status.waves)} waves")
     return Rendered(files=files, summary=summary)

@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from activation.plans import PlannedFlag
+from activation.views import status_rows
 from migrations.planner import MigrationPlan
 from migrations.progress import render_text, status_view
 from migrations.state import MigrationState, Status
@@ -131,7 +133,7 @@ def migration_line(plan: MigrationPlan, state: MigrationState) -> MigrationLine:
 
 def fleet_status(fleet: Fleet, plan: Plan, at: datetime, observed: Observed | None = None,
                  migrations: tuple[tuple[MigrationPlan, MigrationState], ...] = (),
-                 flags: tuple[FlagLine, ...] = (), links: Links | None = None) -> FleetStatus:
+                 flags: tuple[PlannedFlag, ...] = (), links: Links | None = None) -> FleetStatus:
     """Everything the status page shows, as of `at` (an aware UTC datetime)."""
     observed = observed or Observed()
     links = links or Links()
@@ -162,8 +164,15 @@ def fleet_status(fleet: Fleet, plan: Plan, at: datetime, observed: Observed | No
         waves=waves,
         rollout=rollout_view(fleet, plan, cells, observed, target, at),
         migrations=tuple(migration_line(p, s) for p, s in migrations),
-        flags=flags,
+        flags=flag_lines(flags, cells, at),
     )
+
+
+def flag_lines(flags: tuple[PlannedFlag, ...], cells: dict[str, CellView], at: datetime) -> tuple[FlagLine, ...]:
+    """Each flag's stage on the day of `at`, gated on the releases the page shows the cells running."""
+    running = {cell_id: dict(view.releases) for cell_id, view in cells.items()}
+    return tuple(FlagLine(r.key, r.state, r.stage, r.percent, r.scope, r.allowlist, r.gate)
+                 for r in status_rows(flags, running, at.date()))
 
 
 def age(status: FleetStatus) -> timedelta:

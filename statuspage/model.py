@@ -50,13 +50,15 @@ class Observed:
 
 @dataclass(frozen=True)
 class FlagLine:
-    """One feature flag's activation as the status page shows it."""
+    """One feature flag's activation as the status page shows it (`activation.views.FlagStatus`)."""
 
     key: str
-    state: str  # enabled | disabled
+    state: str  # enabled | before start | killed
     stage: str
     percent: int
-    scope: tuple[str, ...] = ()
+    scope: str
+    allowlist: int
+    gate: str
 
 
 @dataclass(frozen=True)

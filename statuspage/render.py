@@ -61,7 +61,8 @@ def status_document(status: FleetStatus) -> dict[str, Any]:
             for m in status.migrations
         ],
         "flags": [
-            {"key": f.key, "state": f.state, "stage": f.stage, "percent": f.percent, "scope": list(f.scope)}
+            {"key": f.key, "state": f.state, "stage": f.stage, "percent": f.percent, "scope": f.scope,
+             "allowlist": f.allowlist, "gate": f.gate}
             for f in status.flags
         ],
     }

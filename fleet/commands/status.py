@@ -19,7 +19,7 @@ from model.contract import DEFAULT_REGISTRY_REGION, DEFAULT_ROLLOUT_TABLE, alarm
 from model.errors import InputError, InputErrors
 from model.registry import from_item
 from statuspage.assemble import fleet_status
-from statuspage.model import CellState, FlagLine, FleetStatus, Observed
+from statuspage.model import CellState, FleetStatus, Observed
 from statuspage.render import status_document, status_files
 
 stderr = Console(stderr=True)
@@ -88,10 +88,6 @@ class _Table:
         return self.client.scan(TableName=self.name, ConsistentRead=True, **kwargs)
 
 
-def flag_lines(root: Path, at: datetime) -> tuple[FlagLine, ...]:  # noqa: ARG001 - wired to the flag plans when they land
-    return ()
-
-
 def terminal_view(status: FleetStatus, console: Console, everything: bool) -> None:
     """The page's content for a shell: banner, rollout, one table per wave (healthy waves folded)."""
     console.print(f"[{STYLE[status.state]}]Fleet: {status.state.label}[/] — data: {status.source} as of "
@@ -121,7 +117,7 @@ def terminal_view(status: FleetStatus, console: Console, everything: bool) -> No
         for line in migration.lines:
             console.print(f"  {line}", markup=False)
     for flag in status.flags:
-        console.print(f"flag {flag.key}: {flag.state}, stage {flag.stage}, {flag.percent}%")
+        console.print(f"flag {flag.key}: {flag.state}, stage {flag.stage}, {flag.percent}% of {flag.scope}; gate {flag.gate}")
 
 
 AtOpt = Annotated[str | None, typer.Option("--at", help="Instant to show: YYYY-MM-DD or ISO date-time (default: now).")]
@@ -155,7 +151,7 @@ def status(
     observed = read_observed(registry, rollout_table, region, endpoint) if registry else Observed()
     store: StateStore = DynamoStore(migrations_table, region=region) if migrations_table else JsonStore(root)
     migrations = tuple((plan, store.load(plan.id)) for plan in inputs.migrations)
-    result = fleet_status(inputs.fleet, inputs.plan, when, observed, migrations, flag_lines(root, when))
+    result = fleet_status(inputs.fleet, inputs.plan, when, observed, migrations, inputs.flags)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in status_files(result).items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,8 @@ def test_failed_and_alarming_cells_show_their_state_in_text(page: Page) -> None:
     assert "Major outage" in failed.inner_text()
     assert "rollback failed" in failed.inner_text()
     assert "Partial outage" in page.locator(f'tr[data-cell="{ALARMING}"] td.state').inner_text()
+    flag = page.locator('tr.flag[data-flag="newVoiceCodec"]').inner_text()  # the sample flag, long past Day 7
+    assert "stage 3/3" in flag and "100%" in flag
     assert page.locator("#banner").get_attribute("data-state") == "major_outage"
     assert "Major outage" in page.locator("#banner h1").inner_text()
 
@@ -192,15 +195,16 @@ def test_next_enterprise_window_and_pending_approval() -> None:
 
 def test_flag_stage_shows_and_input_text_is_escaped(browser: Browser, tmp_path: Path) -> None:
     inputs = load_inputs(REPO)
-    flags = (FlagLine("newVoiceCodec", "enabled", "day-3", 25, ("canary", "smb")),
-             FlagLine("<script>alert(1)</script>", "disabled", "<b>x</b>", 0))
-    files = status_files(fleet_status(inputs.fleet, inputs.plan, datetime(2026, 6, 1, tzinfo=UTC), flags=flags))
+    day3 = datetime(2026, 3, 4, 9, tzinfo=UTC)  # the seed's newVoiceCodec on Day 3: 25%
+    status = fleet_status(inputs.fleet, inputs.plan, day3, flags=inputs.flags)
+    hostile = FlagLine("<script>alert(1)</script>", "killed", "<b>x</b>", 0, "fleet", 0, "ready")
+    files = status_files(replace(status, flags=(*status.flags, hostile)))
     assert "<script>alert(1)</script>" not in files["index.html"]
     (tmp_path / "index.html").write_text(files["index.html"])
     page = browser.new_page()
     page.goto((tmp_path / "index.html").as_uri())
-    row = page.locator('tr.flag[data-flag="newVoiceCodec"]')
-    assert row.inner_text().split("\t")[1:4] == ["enabled", "day-3", "25%"]
+    cells = page.locator('tr.flag[data-flag="newVoiceCodec"] td')
+    assert [cells.nth(i).inner_text() for i in range(4)] == ["enabled", "stage 2/3 (day 3, 2026-03-04)", "25%", "fleet"]
     assert page.locator('tr.flag').nth(1).locator("th").inner_text() == "<script>alert(1)</script>"
     page.close()
 
