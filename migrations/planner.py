@@ -223,6 +223,8 @@ def _scripts(i: int, phase: Phase, cells: tuple[str, ...], fleet: Fleet, migrati
             check.add(locs[engine], problem)
         elif path not in texts:
             check.add(locs[engine], f"script {path!r} does not exist")
+        elif not texts[path].strip():
+            check.add(locs[engine], f"script {path!r} is empty")
     return {e: scripts[e] for e in Engine if e in scripts}
 
 

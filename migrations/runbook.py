@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -16,12 +17,18 @@ from model.manifest import PhaseName, PhaseType
 from model.templating import load_templates
 
 PLACEHOLDER_CELL = "<cell>"
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+
+
+def markdown_text(text: str) -> str:
+    """Input text as inert Markdown on one line: special characters escaped, line breaks flattened."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
 TEMPLATE = load_templates(
     Path(__file__).resolve().parent / "templates",
     ("runbook.md.j2",),
-    {"duration": lambda d: format_duration(d) if d else "—", "when": lambda t: t.strftime("%Y-%m-%d %H:%M")},
+    {"md": markdown_text, "duration": lambda d: format_duration(d) if d else "—", "when": lambda t: t.strftime("%Y-%m-%d %H:%M")},
 )["runbook.md.j2"]
 
 

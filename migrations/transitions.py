@@ -60,8 +60,7 @@ def blockers(plan: MigrationPlan, state: MigrationState, cell: str, phase_name: 
     running = [c for c in step.cells if c != cell and state.get(c, phase.name.value).status is Status.RUNNING]
     if step.concurrency and len(running) >= step.concurrency:
         out.extend(running)
-    enterprise_contract = phase.name is PhaseName.CONTRACT and plan.tiers[cell] is Tier.ENTERPRISE
-    if (step.approval or enterprise_contract) and (phase.name.value, cell) not in state.approvals:
+    if needs_approval(plan, phase, cell) and (phase.name.value, cell) not in state.approvals:
         out.append("approval")
     if phase.name is PhaseName.CONTRACT:
         readonly = PhaseName.MIGRATE_CODE_READONLY.value
@@ -91,6 +90,10 @@ def progress(state: MigrationState, cell: str, phase: str, rows_done: int | None
         raise TransitionError("row counts cannot be negative")
     done = rows_done if rows_done is not None else current.rows_done
     total = rows_total if rows_total is not None else current.rows_total
+    if done is not None and total is not None and done > total:
+        raise TransitionError(f"rows done ({done}) cannot exceed rows in total ({total})")
+    if rows_done is not None and current.rows_done is not None and rows_done < current.rows_done:
+        raise TransitionError(f"rows done cannot go backwards ({current.rows_done} recorded, {rows_done} given)")
     return state.put(cell, phase, replace(current, rows_done=done, rows_total=total))
 
 
@@ -115,10 +118,17 @@ def fail(plan: MigrationPlan, state: MigrationState, cell: str, phase: str | Non
     return state.put(cell, name, replace(current, status=Status.FAILED, ended_at=at, error=reason))
 
 
+def needs_approval(plan: MigrationPlan, phase: PhasePlan, cell: str) -> bool:
+    """The step's `requires_approval`, and every enterprise cell's contract."""
+    return phase.step_of(cell).approval or (phase.name is PhaseName.CONTRACT and plan.tiers[cell] is Tier.ENTERPRISE)
+
+
 def approve(plan: MigrationPlan, state: MigrationState, phase: str, cells: list[str]) -> MigrationState:
-    _phase(plan, phase)
+    gated = _phase(plan, phase)
     for cell in cells:
         _cell(plan, cell)
+        if not needs_approval(plan, gated, cell):
+            raise TransitionError(f"{phase} on {cell} has no approval gate")
         state = state.approve(phase, cell)
     return state
 

@@ -88,3 +88,7 @@ def paging_topic(cell_id: str) -> str:
 def wave_execution_name(rollout: str, index: int) -> str:
     """The child execution of wave `index` of rollout execution `rollout`."""
     return f"{rollout}-w{index}"
+
+
+# Migrations: the database every cell's Aurora cluster creates, which manifests target.
+CELL_DATABASE = "product"

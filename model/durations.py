@@ -19,7 +19,10 @@ def parse_duration(value: Any) -> timedelta:
     match = _DURATION.match(str(value).strip()) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"{value!r} is not a duration like 30m, 4h or 2d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise ValueError(f"{value!r} is too long a duration") from None
 
 
 def format_duration(value: timedelta) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent, ScalarEvent
 
 from model.errors import InputError, InputErrors
 
@@ -104,6 +104,17 @@ def _structure_problem(yaml: YAML, text: str) -> tuple[int, str] | None:
     return None
 
 
+def _bad_scalar_line(text: str) -> int:
+    """The line of the first scalar whose value ruamel resolves but cannot construct."""
+    for event in YAML(typ="rt", pure=True).parse(text):
+        if isinstance(event, ScalarEvent) and event.implicit[0] and event.start_mark is not None:
+            try:
+                YAML(typ="rt", pure=True).load(event.value)
+            except (ValueError, OverflowError, YAMLError):
+                return int(event.start_mark.line) + 1
+    return 1
+
+
 def parse_document(text: str, shown: str, *, allow_empty: bool = False) -> Document:
     """Parse one YAML text; unparsable, unsafe or empty input raises InputErrors with a line."""
     yaml = YAML(typ="rt", pure=True)
@@ -119,6 +130,8 @@ def parse_document(text: str, shown: str, *, allow_empty: bool = False) -> Docum
         raise InputErrors([InputError(shown, line, "(file)", f"invalid YAML: {problem_text}")]) from None
     except YAMLError as exc:
         raise InputErrors([InputError(shown, 1, "(file)", f"invalid YAML: {exc}")]) from None
+    except (ValueError, OverflowError) as exc:  # a scalar that resolves to a type but cannot be built (2025-02-30)
+        raise InputErrors([InputError(shown, _bad_scalar_line(text), "(file)", f"invalid value: {exc}")]) from None
     if node is None and not allow_empty:
         raise InputErrors([InputError(shown, 1, "(file)", "file is empty")])
     return Document(shown=shown, node=node)
