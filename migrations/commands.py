@@ -73,8 +73,9 @@ def backfill_command(plan: MigrationPlan, phase: PhasePlan, cell: str) -> str:
         run = " ".join(["python", shlex.quote(script), "--engine", engine.value, "--dsn", shlex.quote(dsn),
                         "--batch-size", str(phase.checkpoint_interval)])
     else:
-        run = fleet("migrate", "backfill", plan.id, "--cell", cell, "--engine", engine.value, "--dsn", dsn)
-    return f"{run} | {fleet('migrate', 'advance', plan.id, '--cell', cell, '--phase', phase.name.value, '--progress', '-')}"
+        run = fleet("migrate", "backfill", plan.id, "--cell", cell, "--dsn", dsn)
+    record_progress = fleet("migrate", "advance", plan.id, "--cell", cell, "--phase", phase.name.value, "--progress", "-")
+    return f"(set -o pipefail; {run} | {record_progress})"
 
 
 def _guard(plan: MigrationPlan, phase: PhasePlan) -> tuple[str, str] | None:
@@ -132,7 +133,11 @@ def cell_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, script_texts
         body = [backfill_command(plan, phase, cell)]
     else:
         body = _schema_commands(plan, phase, cell, engine, script_texts.get(phase.scripts[engine], ""))
-    return [record(plan, phase, cell, "running"), *body, record(plan, phase, cell, "complete")]
+    gate: list[str] = []
+    if phase.name is PhaseName.CONTRACT:  # the point of no return: the data checks refuse to let it start
+        dsn = pg_dsn(cell) if engine is Engine.AURORA_POSTGRESQL else mysql_option_file(cell)
+        gate = [fleet("migrate", "check", plan.id, "--cell", cell, "--phase", phase.name.value, "--dsn", dsn)]
+    return [*gate, record(plan, phase, cell, "running"), *body, record(plan, phase, cell, "complete")]
 
 
 @dataclass(frozen=True)

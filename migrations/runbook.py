@@ -40,8 +40,11 @@ def _what(plan: MigrationPlan, phase: PhasePlan) -> str:
         PhaseName.EXPAND: f"Add {new} beside {old}, nullable: the running code ignores it.",
         PhaseName.MIGRATE_CODE: f"Deploy {phase.version}: writes both {old} and {new} (dual-write), "
         f"reads {new} and falls back to {old}.",
-        PhaseName.BACKFILL: f"Copy {old} into {new} for existing rows, {phase.checkpoint_interval} rows "
-        f"between checkpoints, at most {phase.parallel_cells or 'all'} cells at once.",
+        PhaseName.BACKFILL: f"Copy {old} into {new} for existing rows"
+        + (" with the migration's own script" if phase.scripts else
+           ": keyset batches sized to a 0.5 s target (never above 2 s), rows updated only where they "
+           "differ, the checkpoint committed with each batch, backing off while the database is loaded")
+        + f"; at most {phase.parallel_cells or 'all'} cells at once.",
         PhaseName.MIGRATE_CODE_READONLY: f"Deploy {phase.version}: reads and writes only {new}.",
         PhaseName.CONTRACT: f"Drop {old}. This is the point of no return.",
     }[phase.name]

@@ -103,9 +103,10 @@ class Phase(Strict):
 
 
 class Change(Strict):
-    """What the migration moves: `columns` maps each old column to its new one in `table`."""
+    """What the migration moves: `columns` maps each old column to its new one in `table`, walked by `key`."""
 
     table: Identifier
+    key: Identifier = "id"
     columns: dict[Identifier, Identifier] = Field(min_length=1)
 
 
