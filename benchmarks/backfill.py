@@ -111,6 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     engines = [Engine(e) for e in args.engine] if args.engine else list(Engine)
     base = Path(tempfile.mkdtemp(prefix="cellfleet-bench-"))
+    base.chmod(0o755)  # the PostgreSQL server runs as `postgres` under it
     try:
         (base / "pg").mkdir()
         (base / "my").mkdir()
