@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,13 @@ class Writer(threading.Thread):
             self.error = exc
 
 
+def _until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the writer made no progress"
+        time.sleep(0.05)
+
+
 def _gates(engine: Engine) -> list[tuple[str, str, str]]:
     plan = migration_plan(REPO, SAMPLE)
     return [(c.description, c.sql[engine], c.expect) for c in checks(plan, plan.phase("contract"))[0] if c.sql]
@@ -157,9 +165,9 @@ def test_concurrent_writer_loses_nothing(tmp_path: Path, engine: Engine, postgre
     fresh_messages(engine, postgres, mariadb, rows, expanded=True)
     writer = Writer(engine, postgres, mariadb, rows)
     writer.start()
-    time.sleep(0.5)  # old code writes to_phone only
+    _until(lambda: writer.writes["old"] >= 50 or writer.error is not None)  # old code writes to_phone only
     writer.dual.set()  # migrate-code complete: every writer now writes both columns
-    time.sleep(0.2)
+    _until(lambda: writer.writes["dual"] >= 10 or writer.error is not None)
     conn = connect(engine, _dsn(engine, postgres, mariadb, tmp_path))
     try:
         with open(os.devnull, "w") as out:
@@ -189,7 +197,8 @@ def test_pre_contract_checks_refuse_when_old_code_kept_writing(tmp_path: Path, e
     try:
         with open(os.devnull, "w") as out:
             run(conn, engine, CHANGE, Options(SAMPLE, target_seconds=0.05), out)
-        time.sleep(0.3)  # old code goes on writing to_phone only after the backfill passed its rows
+        after = writer.writes["old"]
+        _until(lambda: writer.writes["old"] >= after + 20 or writer.error is not None)  # old code goes on writing
         writer.stop.set()
         writer.join(timeout=10)
         assert writer.error is None, writer.error
