@@ -47,16 +47,59 @@ def psql(cell: str, *args: str) -> str:
 
 
 def mysql(plan: MigrationPlan, cell: str, *args: str) -> str:
-    return " ".join(["mysql", f"--defaults-extra-file={mysql_option_file(cell)}", *args, plan.migration.database])
+    return " ".join(["mysql", shlex.quote(f"--defaults-extra-file={mysql_option_file(cell)}"), *args,
+                     shlex.quote(plan.migration.database)])
 
 
 def release(version: str) -> str:
     return version.removeprefix("v")
 
 
+def fleet(*args: str) -> str:
+    """A `python -m fleet` line, every argument quoted."""
+    return " ".join(["python", "-m", "fleet", *(shlex.quote(a) for a in args)])
+
+
 def record(plan: MigrationPlan, phase: PhasePlan, cell: str, status: str) -> str:
-    return (f"python -m fleet migrate advance {plan.id} --cell {cell} --phase {phase.name.value} "
-            f"--status {status}")
+    return fleet("migrate", "advance", plan.id, "--cell", cell, "--phase", phase.name.value, "--status", status)
+
+
+def backfill_command(plan: MigrationPlan, phase: PhasePlan, cell: str) -> str:
+    """The declared backfill (the tool's engine), its progress lines recorded as they come."""
+    engine = plan.engines[cell]
+    dsn = pg_dsn(cell) if engine is Engine.AURORA_POSTGRESQL else mysql_option_file(cell)
+    script = phase.scripts.get(engine)
+    if script is not None:
+        run = " ".join(["python", shlex.quote(script), "--engine", engine.value, "--dsn", shlex.quote(dsn),
+                        "--batch-size", str(phase.checkpoint_interval)])
+    else:
+        run = fleet("migrate", "backfill", plan.id, "--cell", cell, "--dsn", dsn)
+    record_progress = fleet("migrate", "advance", plan.id, "--cell", cell, "--phase", phase.name.value, "--progress", "-")
+    return f"(set -o pipefail; {run} | {record_progress})"
+
+
+def _guard(plan: MigrationPlan, phase: PhasePlan) -> tuple[str, str] | None:
+    """The columns query and the count at which a MySQL ALTER of this phase still has to run."""
+    if phase.name is PhaseName.EXPAND:
+        return _columns_sql(plan, "new")[Engine.AURORA_MYSQL], "0"
+    if phase.name is PhaseName.CONTRACT:
+        return _columns_sql(plan, "old")[Engine.AURORA_MYSQL], str(len(plan.migration.change.columns))
+    return None
+
+
+def _pt_osc(plan: MigrationPlan, phase: PhasePlan, cell: str, table: str, alter: str) -> str:
+    """pt-online-schema-change, `--dry-run` then `--execute`; skipped when the change is already there."""
+    t = plan.migration.timeouts
+    dsn = f"F={mysql_option_file(cell)},D={plan.migration.database},t={table}"
+    common = ["pt-online-schema-change", "--alter", quote(" ".join(alter.split())),
+              "--set-vars", f"lock_wait_timeout={_seconds(t.lock)}",
+              "--max-load", "Threads_running=50", "--critical-load", "Threads_running=200"]
+    run = " && ".join(" ".join([*common, mode, shlex.quote(dsn)]) for mode in ("--dry-run", "--execute"))
+    guard = _guard(plan, phase)
+    if guard is None:
+        return run
+    query, pending = guard
+    return f'if [ "$({mysql(plan, cell, "-N", "-e", quote(query))})" = {pending} ]; then {run}; fi'
 
 
 def _schema_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, engine: Engine, script_text: str) -> list[str]:
@@ -64,7 +107,7 @@ def _schema_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, engine: E
     t = plan.migration.timeouts
     if engine is Engine.AURORA_POSTGRESQL:
         options = f"-c lock_timeout={_seconds(t.lock)}s -c statement_timeout={_seconds(t.statement)}s"
-        return [f"PGOPTIONS={shlex.quote(options)} {psql(cell, '-f', script)}"]
+        return [f"PGOPTIONS={shlex.quote(options)} {psql(cell, '-f', shlex.quote(script))}"]
     out = []
     for sql, _node in split_mysql(script_text):
         if re.match(r"^\s*SET\s", sql, re.IGNORECASE):
@@ -74,14 +117,7 @@ def _schema_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, engine: E
             stmt = f"SET SESSION lock_wait_timeout = {_seconds(t.lock)}; {sql}"
             out.append(mysql(plan, cell, "-e", quote(stmt)))
             continue
-        table = match.group(1).strip("`")
-        dsn = f"F={mysql_option_file(cell)},D={plan.migration.database},t={table}"
-        out.append(" ".join([
-            "pt-online-schema-change", "--alter", quote(" ".join(match.group(2).split())),
-            "--set-vars", f"lock_wait_timeout={_seconds(t.lock)}",
-            "--max-load", "Threads_running=50", "--critical-load", "Threads_running=200",
-            "--execute", dsn,
-        ]))
+        out.append(_pt_osc(plan, phase, cell, match.group(1).strip("`"), match.group(2)))
     return out
 
 
@@ -92,14 +128,16 @@ def cell_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, script_texts
     if phase.type is PhaseType.DEPLOYMENT:
         assert phase.version is not None
         body = [f"# set every service's release to {release(phase.version)} in cells/{cell}.yaml, then:",
-                f"pulumi up --stack {cell} --yes"]
-    elif phase.type is PhaseType.DATA and phase.scripts[engine].endswith(".py"):
-        dsn = pg_dsn(cell) if engine is Engine.AURORA_POSTGRESQL else mysql_option_file(cell)
-        body = [f"python {phase.scripts[engine]} --engine {engine.value} --dsn {shlex.quote(dsn)} "
-                f"--batch-size {phase.checkpoint_interval}"]
+                f"pulumi up --stack {shlex.quote(cell)} --yes"]
+    elif phase.type is PhaseType.DATA:
+        body = [backfill_command(plan, phase, cell)]
     else:
         body = _schema_commands(plan, phase, cell, engine, script_texts.get(phase.scripts[engine], ""))
-    return [record(plan, phase, cell, "running"), *body, record(plan, phase, cell, "complete")]
+    gate: list[str] = []
+    if phase.name is PhaseName.CONTRACT:  # the point of no return: the data checks refuse to let it start
+        dsn = pg_dsn(cell) if engine is Engine.AURORA_POSTGRESQL else mysql_option_file(cell)
+        gate = [fleet("migrate", "check", plan.id, "--cell", cell, "--phase", phase.name.value, "--dsn", dsn)]
+    return [*gate, record(plan, phase, cell, "running"), *body, record(plan, phase, cell, "complete")]
 
 
 @dataclass(frozen=True)

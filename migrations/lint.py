@@ -27,7 +27,7 @@ from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 from migrations.planner import MigrationPlan
 from model.cells import Engine
 from model.errors import InputError
-from model.manifest import PhaseName
+from model.manifest import Change, PhaseName
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -49,6 +49,8 @@ RULES: dict[str, str] = {
     "missing-statement-timeout": "DDL must run with a statement timeout set earlier in the script",
     "parse-error": "the parser does not understand the statement, so it cannot be proven safe",
     "unknown-rule": "a fleet:allow comment must name a known rule",
+    "beyond-declared-change": "a contract may drop only the old columns its manifest's `change` declares",
+    "empty-script": "a script with no statement does nothing; remove it or write the change",
 }
 ALLOW = re.compile(r"fleet:allow\s+([A-Za-z0-9_-]+)")
 _VOLATILE = {"random", "gen_random_uuid", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval"}
@@ -87,10 +89,19 @@ def _skip_blank(text: str, pos: int) -> int:
 class _Report:
     """Findings of one script, with the allow comments of each statement applied."""
 
-    def __init__(self, path: str, text: str) -> None:
+    def __init__(self, path: str, text: str, declared: frozenset[tuple[str, str]] | None = None) -> None:
         self.path = path
         self.text = text
         self.findings: list[InputError] = []
+        self.declared = declared  # (table, old column) pairs a contract may drop; None: not checked
+
+    def beyond(self, stmt: _Stmt, what: str) -> None:
+        """In a contract: `what` destroys more than the declared change."""
+        self.add(stmt, "beyond-declared-change", what)
+
+    def drop_column(self, stmt: _Stmt, table: str, column: str) -> None:
+        if self.declared is not None and (table, column) not in self.declared:
+            self.beyond(stmt, f"DROP COLUMN {table}.{column} is not a declared old column")
 
     def add(self, stmt: _Stmt | None, rule: str, message: str, line: int | None = None) -> None:
         if stmt is not None and rule in {m.group(1) for m in ALLOW.finditer(stmt.region)}:
@@ -187,8 +198,11 @@ def _pg_alter(stmt: _Stmt, node: ast.AlterTableStmt, contract: bool, report: _Re
         kind = cmd.subtype
         if kind is AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
             _pg_column_def(stmt, cmd.def_, report)
-        elif kind is AlterTableType.AT_DropColumn and not contract:
-            report.add(stmt, "drop-column", f"DROP COLUMN {table}.{cmd.name}")
+        elif kind is AlterTableType.AT_DropColumn:
+            if contract:
+                report.drop_column(stmt, table, str(cmd.name))
+            else:
+                report.add(stmt, "drop-column", f"DROP COLUMN {table}.{cmd.name}")
         elif kind is AlterTableType.AT_AlterColumnType:
             report.add(stmt, "type-change", f"ALTER COLUMN {table}.{cmd.name} TYPE")
         elif kind is AlterTableType.AT_SetNotNull:
@@ -240,12 +254,19 @@ def _pg_statement(stmt: _Stmt, contract: bool, state: _PgState, timeouts: _Timeo
         report.add(stmt, "rename", f"RENAME of {_relname(node.relation) or node.subname}")
     elif isinstance(node, ast.DropStmt):
         _pg_drop(stmt, node, contract, state, report)
-    elif isinstance(node, ast.TruncateStmt) and not contract:
-        report.add(stmt, "destructive-outside-contract", "TRUNCATE")
+    elif isinstance(node, ast.TruncateStmt):
+        if contract:
+            report.beyond(stmt, "TRUNCATE")
+        else:
+            report.add(stmt, "destructive-outside-contract", "TRUNCATE")
     elif isinstance(node, ast.DeleteStmt | ast.UpdateStmt):
         verb = "DELETE" if isinstance(node, ast.DeleteStmt) else "UPDATE"
-        if isinstance(node, ast.DeleteStmt) and not contract:
-            report.add(stmt, "destructive-outside-contract", f"DELETE FROM {_relname(node.relation)}")  # noqa: S608 - a message, not a query
+        if isinstance(node, ast.DeleteStmt):
+            what = f"DELETE FROM {_relname(node.relation)}"  # noqa: S608 - a message, not a query
+            if contract:
+                report.beyond(stmt, what)
+            else:
+                report.add(stmt, "destructive-outside-contract", what)
         if node.whereClause is None:
             report.add(stmt, "unbatched-dml", f"{verb} of {_relname(node.relation)} has no WHERE")
     elif isinstance(node, ast.VacuumStmt) and any(o.defname == "full" for o in node.options or ()):
@@ -256,8 +277,11 @@ def _pg_statement(stmt: _Stmt, contract: bool, state: _PgState, timeouts: _Timeo
 
 def _pg_drop(stmt: _Stmt, node: ast.DropStmt, contract: bool, state: _PgState, report: _Report) -> None:
     kind = node.removeType
-    if kind is ObjectType.OBJECT_TABLE and not contract:
-        report.add(stmt, "drop-table", "DROP TABLE")
+    if kind is ObjectType.OBJECT_TABLE:
+        if contract:
+            report.beyond(stmt, "DROP TABLE")
+        else:
+            report.add(stmt, "drop-table", "DROP TABLE")
     elif kind is ObjectType.OBJECT_INDEX:
         if not contract:
             report.add(stmt, "destructive-outside-contract", "DROP INDEX")
@@ -269,12 +293,14 @@ def _pg_drop(stmt: _Stmt, node: ast.DropStmt, contract: bool, state: _PgState, r
         report.add(stmt, "destructive-outside-contract", f"DROP {str(getattr(kind, 'name', kind)).removeprefix('OBJECT_')}")
 
 
-def _lint_postgresql(report: _Report, contract: bool) -> None:
+def _lint_postgresql(report: _Report, contract: bool) -> int:
     timeouts = _Timeouts(report, {"lock_timeout": "missing-lock-timeout",
                                   "statement_timeout": "missing-statement-timeout"})
     state = _PgState()
-    for stmt in _pg_statements(report.text, report):
+    statements = _pg_statements(report.text, report)
+    for stmt in statements:
         _pg_statement(stmt, contract, state, timeouts, report)
+    return len(statements)
 
 
 # --- MySQL ------------------------------------------------------------------------------------
@@ -323,11 +349,15 @@ def _mysql_alter(stmt: _Stmt, node: exp.Alter, contract: bool, report: _Report) 
             not_null = any(isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null") for k in kinds)
             if not_null and not any(isinstance(k, exp.DefaultColumnConstraint) for k in kinds):
                 report.add(stmt, "not-null-without-default", f"ADD COLUMN {action.name} NOT NULL has no DEFAULT")
-        elif isinstance(action, exp.Drop) and not contract:
+        elif isinstance(action, exp.Drop):
             kind = str(action.args.get("kind") or "").upper()
-            names = ", ".join(t.name for t in action.args.get("tables") or ())
-            rule = "drop-column" if kind in {"COLUMN", ""} else "destructive-outside-contract"
-            report.add(stmt, rule, f"DROP {kind or 'COLUMN'} {table}.{names}")
+            dropped = [t.name for t in action.args.get("tables") or ()] or [action.name]
+            if contract and kind in {"COLUMN", ""}:
+                for name in dropped:
+                    report.drop_column(stmt, table, name)
+            elif not contract:
+                rule = "drop-column" if kind in {"COLUMN", ""} else "destructive-outside-contract"
+                report.add(stmt, rule, f"DROP {kind or 'COLUMN'} {table}.{', '.join(dropped)}")
         elif isinstance(action, exp.RenameColumn | exp.AlterRename) and not contract:
             report.add(stmt, "rename", f"RENAME in ALTER TABLE {table}")
         elif isinstance(action, exp.ModifyColumn | exp.AlterColumn):
@@ -367,34 +397,47 @@ def _mysql_statement(stmt: _Stmt, contract: bool, timeouts: _Timeouts, report: _
                 report.add(stmt, "rename", "RENAME TABLE")
         else:
             report.add(stmt, "parse-error", f"{word} statement not understood by the MySQL parser")
-    elif isinstance(node, exp.Drop) and not contract:
+    elif isinstance(node, exp.Drop):
         kind = str(node.args.get("kind") or "").upper()
-        rule = "drop-table" if kind == "TABLE" else "destructive-outside-contract"
-        report.add(stmt, rule, f"DROP {kind}")
-    elif isinstance(node, exp.TruncateTable) and not contract:
-        report.add(stmt, "destructive-outside-contract", "TRUNCATE")
+        if contract and kind in {"TABLE", "DATABASE", "SCHEMA"}:
+            report.beyond(stmt, f"DROP {kind}")
+        elif not contract:
+            rule = "drop-table" if kind == "TABLE" else "destructive-outside-contract"
+            report.add(stmt, rule, f"DROP {kind}")
+    elif isinstance(node, exp.TruncateTable):
+        if contract:
+            report.beyond(stmt, "TRUNCATE")
+        else:
+            report.add(stmt, "destructive-outside-contract", "TRUNCATE")
     elif isinstance(node, exp.Delete | exp.Update):
         verb = "DELETE" if isinstance(node, exp.Delete) else "UPDATE"
-        if isinstance(node, exp.Delete) and not contract:
-            report.add(stmt, "destructive-outside-contract", "DELETE")
+        if isinstance(node, exp.Delete):
+            if contract:
+                report.beyond(stmt, "DELETE")
+            else:
+                report.add(stmt, "destructive-outside-contract", "DELETE")
         if node.args.get("where") is None:
             report.add(stmt, "unbatched-dml", f"{verb} has no WHERE")
 
 
-def _lint_mysql(report: _Report, contract: bool) -> None:
+def _lint_mysql(report: _Report, contract: bool) -> int:
     timeouts = _Timeouts(report, {"lock_wait_timeout": "missing-lock-timeout"})
+    count = 0
     for stmt in _mysql_statements(report.text, report):
         _mysql_statement(stmt, contract, timeouts, report)
+        count += 1
+    return count
 
 
-def lint_sql(text: str, engine: Engine, phase: PhaseName | str, path: str = "<sql>") -> list[InputError]:
-    """Every finding of one script for one engine, as run in `phase`."""
-    report = _Report(path, text)
+def lint_sql(text: str, engine: Engine, phase: PhaseName | str, path: str = "<sql>",
+             change: Change | None = None) -> list[InputError]:
+    """Every finding of one script for one engine, as run in `phase` (a contract checked against `change`)."""
+    declared = frozenset((change.table, old) for old in change.columns) if change is not None else None
+    report = _Report(path, text, declared)
     contract = PhaseName(phase) is PhaseName.CONTRACT
-    if engine is Engine.AURORA_POSTGRESQL:
-        _lint_postgresql(report, contract)
-    else:
-        _lint_mysql(report, contract)
+    lint = _lint_postgresql if engine is Engine.AURORA_POSTGRESQL else _lint_mysql
+    if not lint(report, contract) and not report.findings:
+        report.add(None, "empty-script", "no SQL statement in the script")
     report.unknown_allows()
     return sorted(set(report.findings))
 
@@ -405,5 +448,5 @@ def lint_plan(plan: MigrationPlan) -> list[InputError]:
     for phase in plan.phases:
         for engine, path in phase.scripts.items():
             if path.endswith(".sql"):
-                findings.extend(lint_sql(plan.texts[path], engine, phase.name, path))
+                findings.extend(lint_sql(plan.texts[path], engine, phase.name, path, plan.migration.change))
     return sorted(set(findings))

@@ -11,7 +11,8 @@ the run. A failed cell is recorded as failed; the other cells of its step finish
 migration stops after that step (no later step or phase starts).
 
 Backfill workers answer `SendTaskSuccess` with `{"rows_done": N, "rows_total": N}`.
-Wait lengths come from the execution input (`execution_input`), like the wave pipeline's settings.
+Wait lengths and each step's cells come from the execution input (`execution_input`), like the
+wave pipeline's settings, so the definition grows with the manifest's steps, never with the fleet.
 """
 
 from __future__ import annotations
@@ -56,9 +57,20 @@ def _wait_key(phase: PhasePlan, step: Step) -> str:
 
 
 def execution_input(plan: MigrationPlan, time_scale: float = 1.0) -> dict[str, Any]:
-    """The execution's input: the migration id and each step's wait in seconds (scaled for tests)."""
+    """The execution's input: the migration id, each step's wait in seconds (scaled for tests) and its cells.
+
+    Cells travel here, not in the definition, so the definition's size does not grow with the fleet.
+    """
     waits = {_wait_key(p, s): int(s.wait.total_seconds() * time_scale) for p in plan.phases for s in p.steps}
-    return {"migration_id": plan.id, "settings": {"waits": waits}}
+    steps = {
+        _wait_key(p, s): {
+            "items": [{"cell_id": c, "engine": plan.engines[c].value, "script": p.scripts.get(plan.engines[c], "")}
+                      for c in s.cells],
+            "cells": [{"S": c} for c in s.cells],  # the approval record's DynamoDB list
+        }
+        for p in plan.phases for s in p.steps
+    }
+    return {"migration_id": plan.id, "settings": {"waits": waits}, "steps": steps}
 
 
 def _record(table: str, phase: PhasePlan, status: str, extra: dict[str, Any], *, name: str) -> Task:
@@ -132,7 +144,7 @@ def _approval(phase: PhasePlan, step: Step, prefix: str, targets: Targets, table
         resource=SNS_WAIT,
         parameters={"TopicArn": targets.approvals_topic_arn, "Message": {
             "kind": "migration", "task_token.$": "$$.Task.Token", "migration_id.$": "$.migration_id",
-            "phase": phase.name.value, "step": step.label, "cells": list(step.cells),
+            "phase": phase.name.value, "step": step.label, "cells.$": f"$.steps.{_wait_key(phase, step)}.items",
         }},
         result_path=NULL,
         retry=retry("sns"),
@@ -142,7 +154,7 @@ def _approval(phase: PhasePlan, step: Step, prefix: str, targets: Targets, table
         resource=DDB_PUT,
         parameters={"TableName": table, "Item": {
             "migration_id": {"S.$": "$.migration_id"}, "key": {"S": f"approval#{phase.name.value}#{step.index + 1}"},
-            "phase": {"S": phase.name.value}, "cells": {"L": [{"S": c} for c in step.cells]},
+            "phase": {"S": phase.name.value}, "cells": {"L.$": f"$.steps.{_wait_key(phase, step)}.cells"},
         }},
         result_path=NULL,
         retry=retry("dynamodb"),
@@ -160,16 +172,12 @@ def definition(plan: MigrationPlan, targets: Targets | None = None, table: str =
         prefix = f"{phase.name.value} {step.index + 1}"
         after = firsts[n + 1] if n + 1 < len(steps) else DONE
         if step.approval:
-            ask, ask_state, rec, rec_state = _approval(phase, step, prefix, targets, table, f"{prefix} cells")
+            ask, ask_state, rec, rec_state = _approval(phase, step, prefix, targets, table, f"{prefix} run")
             graph.add(ask, ask_state)
             graph.add(rec, rec_state)
-        engines = plan.engines
-        items = [{"cell_id": c, "engine": engines[c].value, "script": phase.scripts.get(engines[c], "")}
-                 for c in step.cells]
-        graph.add(f"{prefix} cells", Pass(result=items, result_path="$.items", next=f"{prefix} run"))
         graph.add(f"{prefix} run", Map(
             item_processor=_processor(phase, step, prefix, targets, table),
-            items_path="$.items",
+            items_path=f"$.steps.{_wait_key(phase, step)}.items",
             item_selector={"cell.$": "$$.Map.Item.Value", "migration_id.$": "$.migration_id"},
             max_concurrency=step.concurrency,
             result_path="$.results",
@@ -192,4 +200,4 @@ def definition(plan: MigrationPlan, targets: Targets | None = None, table: str =
 
 def _first(phase: PhasePlan, step: Step) -> str:
     prefix = f"{phase.name.value} {step.index + 1}"
-    return f"{prefix} approval" if step.approval else f"{prefix} cells"
+    return f"{prefix} approval" if step.approval else f"{prefix} run"

@@ -143,7 +143,7 @@ def _check_keys(i: int, phase: Phase, check: _Checker) -> None:
     needs = {
         PhaseType.SCHEMA: ("script", "rollout"),
         PhaseType.DEPLOYMENT: ("version", "rollout"),
-        PhaseType.DATA: ("script",),
+        PhaseType.DATA: (),  # no script: the tool's declared backfill of `change`
     }[kind]
     for key in needs:
         if getattr(phase, key) is None:
@@ -223,6 +223,8 @@ def _scripts(i: int, phase: Phase, cells: tuple[str, ...], fleet: Fleet, migrati
             check.add(locs[engine], problem)
         elif path not in texts:
             check.add(locs[engine], f"script {path!r} does not exist")
+        elif not texts[path].strip():
+            check.add(locs[engine], f"script {path!r} is empty")
     return {e: scripts[e] for e in Engine if e in scripts}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -16,12 +17,18 @@ from model.manifest import PhaseName, PhaseType
 from model.templating import load_templates
 
 PLACEHOLDER_CELL = "<cell>"
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+
+
+def markdown_text(text: str) -> str:
+    """Input text as inert Markdown on one line: special characters escaped, line breaks flattened."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
 TEMPLATE = load_templates(
     Path(__file__).resolve().parent / "templates",
     ("runbook.md.j2",),
-    {"duration": lambda d: format_duration(d) if d else "—", "when": lambda t: t.strftime("%Y-%m-%d %H:%M")},
+    {"md": markdown_text, "duration": lambda d: format_duration(d) if d else "—", "when": lambda t: t.strftime("%Y-%m-%d %H:%M")},
 )["runbook.md.j2"]
 
 
@@ -33,8 +40,11 @@ def _what(plan: MigrationPlan, phase: PhasePlan) -> str:
         PhaseName.EXPAND: f"Add {new} beside {old}, nullable: the running code ignores it.",
         PhaseName.MIGRATE_CODE: f"Deploy {phase.version}: writes both {old} and {new} (dual-write), "
         f"reads {new} and falls back to {old}.",
-        PhaseName.BACKFILL: f"Copy {old} into {new} for existing rows, {phase.checkpoint_interval} rows "
-        f"between checkpoints, at most {phase.parallel_cells or 'all'} cells at once.",
+        PhaseName.BACKFILL: f"Copy {old} into {new} for existing rows"
+        + (" with the migration's own script" if phase.scripts else
+           ": keyset batches sized to a 0.5 s target (never above 2 s), rows updated only where they "
+           "differ, the checkpoint committed with each batch, backing off while the database is loaded")
+        + f"; at most {phase.parallel_cells or 'all'} cells at once.",
         PhaseName.MIGRATE_CODE_READONLY: f"Deploy {phase.version}: reads and writes only {new}.",
         PhaseName.CONTRACT: f"Drop {old}. This is the point of no return.",
     }[phase.name]

@@ -34,14 +34,22 @@ def per_cell(plan: MigrationPlan, phase: PhasePlan) -> timedelta:
     return plan.migration.estimates.schema_change
 
 
+def _later(t: datetime, d: timedelta) -> datetime:
+    """`t + d`, held at the calendar's end instead of overflowing (a huge bake or a far `--at`)."""
+    try:
+        return t + d
+    except OverflowError:
+        return datetime.max.replace(tzinfo=t.tzinfo)
+
+
 def estimate(plan: MigrationPlan, start: datetime) -> list[StepTime]:
     out: list[StepTime] = []
     clock = start
     for phase in plan.phases:
         each = per_cell(plan, phase)
         for step in phase.steps:
-            end = clock + each * step.batches
-            ready = end + step.wait
+            end = _later(clock, each * step.batches)
+            ready = _later(end, step.wait)
             out.append(StepTime(phase, step, clock, end, ready))
             clock = ready
     return out

@@ -3,8 +3,9 @@
 * a phase starts on a cell only when the cell finished the previous phase, every cell of the
   earlier steps finished this phase, the step has room (`parallel_cells`) and, where the step
   requires it, approval is recorded;
-* `contract` starts only when every cell finished `migrate-code-readonly` and, for enterprise
-  cells, approval is recorded;
+* `contract` starts on a cell when that cell finished `migrate-code-readonly` and its step's
+  bake has passed (per-cell fencing: each cell has its own database), and, for enterprise cells,
+  approval is recorded;
 * rollback undoes a cell's latest phase, in reverse order, and only while no cell has started
   `contract` (the point of no return).
 """
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from migrations.planner import MigrationPlan, PhasePlan
 from migrations.state import CellPhase, MigrationState, Status
@@ -43,8 +45,31 @@ def can_rollback(plan: MigrationPlan, state: MigrationState) -> bool:
     return all(state.get(c, PhaseName.CONTRACT.value).status is Status.PENDING for c in plan.cells)
 
 
-def blockers(plan: MigrationPlan, state: MigrationState, cell: str, phase_name: str) -> list[str]:
-    """Why `phase` cannot start on `cell` now; empty when it may."""
+def _unbaked(plan: MigrationPlan, state: MigrationState, cell: str, at: str) -> list[str]:
+    """Per-cell fencing: the cell's own read-only code must have baked for its step's wait before contract.
+
+    Each cell has its own database and no cross-cell calls, so no other cell's code matters here.
+    """
+    readonly = PhaseName.MIGRATE_CODE_READONLY.value
+    if not any(p.name.value == readonly for p in plan.phases):
+        return []
+    ended = state.get(cell, readonly).ended_at
+    if ended is None:
+        return []  # not complete: the previous-phase rule already says so
+    ready = _time(ended) + plan.phase(readonly).step_of(cell).wait
+    if _time(at) < ready:
+        return [f"{readonly} on {cell} to bake until {ready.isoformat().replace('+00:00', 'Z')}"]
+    return []
+
+
+def _time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def blockers(plan: MigrationPlan, state: MigrationState, cell: str, phase_name: str,
+             at: str | None = None) -> list[str]:
+    """Why `phase` cannot start on `cell` now (`at`, when the bake matters); empty when it may."""
     _cell(plan, cell)
     phase = _phase(plan, phase_name)
     out: list[str] = []
@@ -60,15 +85,10 @@ def blockers(plan: MigrationPlan, state: MigrationState, cell: str, phase_name: 
     running = [c for c in step.cells if c != cell and state.get(c, phase.name.value).status is Status.RUNNING]
     if step.concurrency and len(running) >= step.concurrency:
         out.extend(running)
-    enterprise_contract = phase.name is PhaseName.CONTRACT and plan.tiers[cell] is Tier.ENTERPRISE
-    if (step.approval or enterprise_contract) and (phase.name.value, cell) not in state.approvals:
+    if needs_approval(plan, phase, cell) and (phase.name.value, cell) not in state.approvals:
         out.append("approval")
-    if phase.name is PhaseName.CONTRACT:
-        readonly = PhaseName.MIGRATE_CODE_READONLY.value
-        for other in plan.cells:
-            item = f"{readonly} on {other}"
-            if state.get(other, readonly).status is not Status.COMPLETE and item not in out:
-                out.append(item)
+    if phase.name is PhaseName.CONTRACT and at is not None:
+        out.extend(_unbaked(plan, state, cell, at))
     return out
 
 
@@ -76,7 +96,7 @@ def start(plan: MigrationPlan, state: MigrationState, cell: str, phase: str, at:
     current = state.get(cell, phase)
     if current.status not in {Status.PENDING, Status.FAILED}:
         raise TransitionError(f"{phase} on {cell} is {current.status.value}, not pending or failed")
-    waiting = blockers(plan, state, cell, phase)
+    waiting = blockers(plan, state, cell, phase, at)
     if waiting:
         raise TransitionError(f"{phase} cannot start on {cell}: waiting for {', '.join(waiting)}")
     return state.put(cell, phase, CellPhase(Status.RUNNING, current.rows_done, current.rows_total, at))
@@ -91,6 +111,10 @@ def progress(state: MigrationState, cell: str, phase: str, rows_done: int | None
         raise TransitionError("row counts cannot be negative")
     done = rows_done if rows_done is not None else current.rows_done
     total = rows_total if rows_total is not None else current.rows_total
+    if done is not None and total is not None and done > total:
+        raise TransitionError(f"rows done ({done}) cannot exceed rows in total ({total})")
+    if rows_done is not None and current.rows_done is not None and rows_done < current.rows_done:
+        raise TransitionError(f"rows done cannot go backwards ({current.rows_done} recorded, {rows_done} given)")
     return state.put(cell, phase, replace(current, rows_done=done, rows_total=total))
 
 
@@ -115,10 +139,17 @@ def fail(plan: MigrationPlan, state: MigrationState, cell: str, phase: str | Non
     return state.put(cell, name, replace(current, status=Status.FAILED, ended_at=at, error=reason))
 
 
+def needs_approval(plan: MigrationPlan, phase: PhasePlan, cell: str) -> bool:
+    """The step's `requires_approval`, and every enterprise cell's contract."""
+    return phase.step_of(cell).approval or (phase.name is PhaseName.CONTRACT and plan.tiers[cell] is Tier.ENTERPRISE)
+
+
 def approve(plan: MigrationPlan, state: MigrationState, phase: str, cells: list[str]) -> MigrationState:
-    _phase(plan, phase)
+    gated = _phase(plan, phase)
     for cell in cells:
         _cell(plan, cell)
+        if not needs_approval(plan, gated, cell):
+            raise TransitionError(f"{phase} on {cell} has no approval gate")
         state = state.approve(phase, cell)
     return state
 

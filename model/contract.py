@@ -141,3 +141,5 @@ def cell_dashboard(cell_id: str) -> str:
 def cell_log_group(cell_id: str) -> str:
     """The log group every service of a cell writes to (tagged with the cell's CELL_TELEMETRY log fields)."""
     return f"/cellfleet/{cell_id}/services"
+# Migrations: the database every cell's Aurora cluster creates, which manifests target.
+CELL_DATABASE = "product"

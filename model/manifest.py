@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import AfterValidator, Discriminator, Field, StringConstraints, Tag
 
 from model.cells import Engine
+from model.contract import CELL_DATABASE
 from model.durations import Duration
 from model.errors import InputErrors
 from model.validation import Strict, parse_model, union_tag
@@ -23,6 +24,18 @@ MIGRATIONS_DIR = "migrations"
 MANIFEST_FILE = "manifest.yaml"
 MIGRATION_ID = r"^\d{4}-\d{2}-\d{2}-[a-z0-9]+(-[a-z0-9]+)*$"
 IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER)]
+MAX_WAIT = timedelta(days=365)
+MAX_ESTIMATE = timedelta(days=30)
+
+
+def _at_most(limit: timedelta) -> Any:
+    def check(value: timedelta) -> timedelta:
+        if value > limit:
+            raise ValueError(f"must be at most {limit.days} days")
+        return value
+
+    return AfterValidator(check)
 
 
 class PhaseName(StrEnum):
@@ -52,7 +65,7 @@ class RolloutStep(Strict):
     """One step of an explicit rollout: cells (ids or globs), bake time after it, human gate before it."""
 
     cells: tuple[str, ...] = Field(min_length=1)
-    wait: Duration = timedelta(0)
+    wait: Annotated[Duration, _at_most(MAX_WAIT)] = timedelta(0)
     requires_approval: bool = False
 
 
@@ -90,28 +103,29 @@ class Phase(Strict):
 
 
 class Change(Strict):
-    """What the migration moves: `columns` maps each old column to its new one in `table`."""
+    """What the migration moves: `columns` maps each old column to its new one in `table`, walked by `key`."""
 
-    table: str = Field(pattern=IDENTIFIER)
-    columns: dict[str, str] = Field(min_length=1)
+    table: Identifier
+    key: Identifier = "id"
+    columns: dict[Identifier, Identifier] = Field(min_length=1)
 
 
 class Estimates(Strict):
     """Per-cell durations the schedule assumes (deployments use the rollout policy's estimate)."""
 
-    schema_change: Duration = timedelta(minutes=15)
-    backfill: Duration = timedelta(hours=2)
+    schema_change: Annotated[Duration, _at_most(MAX_ESTIMATE)] = timedelta(minutes=15)
+    backfill: Annotated[Duration, _at_most(MAX_ESTIMATE)] = timedelta(hours=2)
 
 
 class Timeouts(Strict):
-    lock: Duration = timedelta(seconds=5)
-    statement: Duration = timedelta(minutes=15)
+    lock: Annotated[Duration, _at_most(timedelta(hours=1))] = timedelta(seconds=5)
+    statement: Annotated[Duration, _at_most(timedelta(days=1))] = timedelta(minutes=15)
 
 
 class Migration(Strict):
     id: str = Field(pattern=MIGRATION_ID)
     description: str = Field(min_length=1)
-    database: str = Field(default="app", pattern=IDENTIFIER)
+    database: Identifier = CELL_DATABASE
     change: Change
     start: datetime | None = None
     timeouts: Timeouts = Timeouts()
@@ -133,4 +147,7 @@ def parse_manifest(doc: Document, migration_id: str) -> Migration:
     migration = parse_model(doc, ManifestFile).migration
     if migration.id != migration_id:
         raise InputErrors([doc.error(("migration", "id"), f"must equal the folder name {migration_id!r}")])
+    if migration.database != CELL_DATABASE:
+        raise InputErrors([doc.error(("migration", "database"),
+                                     f"{migration.database!r} is not the cells' database {CELL_DATABASE!r}")])
     return migration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -117,19 +117,94 @@ def status(migration_id: IdArg, fmt: Annotated[Format, typer.Option("--format")]
         print(render_text(view), end="", file=sys.stderr)
 
 
+def _progress_lines(source: typer.FileText) -> Iterator[tuple[int, int]]:
+    """(rows_done, rows_total) of each backfill progress line as it arrives; a line that is not one is refused."""
+    for n, line in enumerate(source, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            done, total = int(data["rows_done"]), int(data["rows_total"])
+        except (ValueError, KeyError, TypeError):
+            raise InputErrors([InputError("--progress", n, "progress",
+                                          "expected a backfill line {\"rows_done\": N, \"rows_total\": T}")]) from None
+        yield done, total
+
+
 @migrate_app.command("advance")
 def advance_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
                 to: Annotated[str | None, typer.Option("--status", help="running or complete.")] = None,
-                rows: Annotated[int | None, typer.Option("--rows", help="Rows done so far.")] = None,
-                total: Annotated[int | None, typer.Option("--total", help="Rows in total.")] = None,
+                rows: Annotated[int | None, typer.Option("--rows", help="Rows done so far.", min=0)] = None,
+                total: Annotated[int | None, typer.Option("--total", help="Rows in total.", min=0)] = None,
+                progress: Annotated[typer.FileText | None, typer.Option(
+                    "--progress", help="Record each progress line of `migrate backfill` read from this file ('-': stdin).",
+                )] = None,
                 at: AtOpt = None, store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
                 region: RegionOpt = None, root: RootOption = REPO_ROOT) -> None:
     """Start a cell's phase, record its progress, or mark it complete."""
     if to is not None and to not in {"running", "complete"}:
         _refuse("--status must be running or complete")
+    if progress is not None:
+        for done, of in _progress_lines(progress):
+            def record(plan: MigrationPlan, state: MigrationState, d: int = done, t: int = of) -> MigrationState:
+                return advance(plan, state, cell, phase=phase, status="running", rows_done=d, rows_total=t,
+                               at=_iso(at))
+
+            _change(root, migration_id, store, table, region, record)
+        return
     _change(root, migration_id, store, table, region,
             lambda plan, state: advance(plan, state, cell, phase=phase, status=to, rows_done=rows,
                                         rows_total=total, at=_iso(at)))
+
+
+DsnOpt = Annotated[str, typer.Option("--dsn", help="libpq connection string (PostgreSQL) or option file (MySQL).")]
+
+
+@migrate_app.command("backfill")
+def backfill_cmd(migration_id: IdArg, cell: CellOpt, dsn: DsnOpt,
+                 target: Annotated[float, typer.Option("--target-seconds", min=0.01, max=2.0,
+                                                       help="Target batch time (never above 2 s).")] = 0.5,
+                 root: RootOption = REPO_ROOT) -> None:
+    """Run the manifest's declared backfill on one cell; one JSON progress line per batch on stdout."""
+    from fleet.backfill import Options, connect, run
+    from migrations.backfill import Target
+
+    plan = _plan(root, migration_id)
+    if cell not in plan.cells:
+        _refuse(f"cell {cell!r} is not part of migration {migration_id}")
+    engine = plan.engines[cell]
+    conn = connect(engine, dsn, plan.migration.database)
+    try:
+        run(conn, engine, Target.of(plan.migration.change), Options(migration_id, target_seconds=target))
+    finally:
+        conn.close()
+
+
+@migrate_app.command("check")
+def check_cmd(migration_id: IdArg, cell: CellOpt, dsn: DsnOpt,
+              phase: Annotated[str, typer.Option("--phase", help="Run the SQL checks due before this phase.")],
+              root: RootOption = REPO_ROOT) -> None:
+    """Run a phase's SQL checks on one cell's database; exit 1 when any fails (contract: no NULLs, new = old)."""
+    from fleet.backfill import check_failures, connect
+    from migrations.commands import checks
+
+    plan = _plan(root, migration_id)
+    if cell not in plan.cells:
+        _refuse(f"cell {cell!r} is not part of migration {migration_id}")
+    try:
+        before = checks(plan, plan.phase(phase))[0]
+    except (KeyError, ValueError):
+        _refuse(f"unknown phase {phase!r}")
+    engine = plan.engines[cell]
+    sql_checks = [(c.description, c.sql[engine], c.expect) for c in before if c.sql]
+    conn = connect(engine, dsn, plan.migration.database)
+    try:
+        failed = check_failures(conn, sql_checks)
+    finally:
+        conn.close()
+    if failed:
+        _refuse(f"{phase} cannot start on {cell}: " + "; ".join(failed))
+    print(f"ok: {len(sql_checks)} check(s) before {phase} pass on {cell}", file=sys.stderr)
 
 
 @migrate_app.command("fail")

@@ -9,11 +9,11 @@ import pulumi
 import pulumi_aws as aws
 
 from model.cells import Engine
+from model.contract import CELL_DATABASE
 from model.iam import assume_role_policy
 from modules.cell.args import DataArgs
 
 MASTER_USERNAME = "cellfleet_admin"
-DATABASE_NAME = "product"
 MONITORING_SECONDS = 60  # enhanced monitoring (FSBP RDS.6)
 MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 BACKTRACK_SECONDS = 24 * 3600  # Aurora MySQL backtracking (FSBP RDS.14)
@@ -113,7 +113,7 @@ def build_data(
         engine=args.engine,
         engine_version=args.engine_version,
         port=args.port,
-        database_name=DATABASE_NAME,
+        database_name=CELL_DATABASE,
         master_username=MASTER_USERNAME,
         manage_master_user_password=True,
         master_user_secret_kms_key_id=key.arn if key is not None else None,

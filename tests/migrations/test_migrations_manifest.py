@@ -39,7 +39,6 @@ BASE = f"""migration:
       rollout: standard
     - name: backfill
       type: data
-      script: {D}/backfill.py
       parallel_cells: 3
     - name: migrate-code-readonly
       type: deployment
@@ -91,12 +90,12 @@ CASES: list[tuple[str, str, list[str]]] = [
      [f"{M}:21: migration.phases[1].name: 'backfill' must come after 'migrate-code' "
       "(the code that writes both columns)"]),
     ("contract without read-only code", HEAD + EXPAND + CODE + BACKFILL + CONTRACT,
-     [f"{M}:29: migration.phases[3].name: 'contract' must come after 'migrate-code-readonly' "
+     [f"{M}:28: migration.phases[3].name: 'contract' must come after 'migrate-code-readonly' "
       "(the code that reads only the new column)"]),
     ("contract not last", HEAD + EXPAND + CODE + BACKFILL + CONTRACT + READONLY,
-     [f"{M}:29: migration.phases[3].name: 'contract' must come after 'migrate-code-readonly' "
+     [f"{M}:28: migration.phases[3].name: 'contract' must come after 'migrate-code-readonly' "
       "(the code that reads only the new column)",
-      f"{M}:29: migration.phases[3].name: 'contract' must be the last phase"]),
+      f"{M}:28: migration.phases[3].name: 'contract' must be the last phase"]),
     ("read-only code before backfill", HEAD + EXPAND + CODE + READONLY + BACKFILL + CONTRACT,
      [f"{M}:25: migration.phases[2].name: 'migrate-code-readonly' must come after 'backfill' (the backfill)"]),
     ("duplicate phase", HEAD + EXPAND + CODE + CODE + BACKFILL + READONLY + CONTRACT,
@@ -125,17 +124,17 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("missing script", BASE.replace("expand.postgresql.sql", "expand.pg.sql"),
      [f"{M}:11: migration.phases[0].script.aurora-postgresql: script '{D}/expand.pg.sql' does not exist"]),
     ("no script for an engine in use", BASE.replace(f"        aurora-mysql: {D}/contract.mysql.sql\n", ""),
-     [f"{M}:35: migration.phases[4].script: no script for aurora-mysql, used by "
+     [f"{M}:34: migration.phases[4].script: no script for aurora-mysql, used by "
       "enterprise-eu-standard, smb-ap-2, smb-eu-2, smb-us-3"]),
     ("enterprise contract without approval", BASE[: BASE.rindex("          requires_approval: true")],
-     [f"{M}:43: migration.phases[4].rollout[2].requires_approval: enterprise cells in a contract step need "
+     [f"{M}:42: migration.phases[4].rollout[2].requires_approval: enterprise cells in a contract step need "
       "requires_approval: true (enterprise-ap-standard, enterprise-eu-standard, enterprise-us-hipaa)"]),
     ("checkpoint on a schema phase", BASE.replace("      rollout:\n        - cells: [canary-*]\n          wait: 1h",
                                                   "      checkpoint_interval: 5\n      rollout:\n"
                                                   "        - cells: [canary-*]\n          wait: 1h", 1),
      [f"{M}:13: migration.phases[0].checkpoint_interval: a schema phase takes no `checkpoint_interval`"]),
     ("unknown key", BASE.replace("      parallel_cells: 3", "      parallel: 3"),
-     [f"{M}:28: migration.phases[2].parallel: unknown key"]),
+     [f"{M}:27: migration.phases[2].parallel: unknown key"]),
 ]
 
 

@@ -160,3 +160,14 @@ def test_backfill_failure_stops_that_cell_and_shows_in_status(plan: MigrationPla
         view = json.loads(result.stdout)
         assert view["status"] == "failed"
         assert view["failed"][0]["cell"] == "smb-us-2"
+
+
+def test_cells_travel_in_the_execution_input_not_the_definition() -> None:
+    """Steps of many cells name none of them in the definition: the Map reads them from the input."""
+    plan = migration_plan(REPO, MIGRATION)
+    text = json.dumps(definition(plan))
+    smb = [c for c in plan.cells if c.startswith("smb-")]
+    assert smb
+    assert not [c for c in smb if f'"{c}"' in text]
+    steps = execution_input(plan)["steps"]
+    assert [i["cell_id"] for i in steps["backfill_2"]["items"]] == list(plan.phase("backfill").steps[1].cells)

@@ -24,6 +24,7 @@ from tests.support.fleets import migration_plan
 REPO = Path(__file__).resolve().parents[2]
 MIGRATION = "2025-01-15-recipient-id-column"
 AT = "2025-01-15T10:00:00Z"
+BAKED = "2025-02-15T10:00:00Z"  # after every bake of the sample
 PLAN = migration_plan(REPO, MIGRATION)
 
 
@@ -102,13 +103,15 @@ def test_contract_gates_and_point_of_no_return() -> None:
         advance(plan, state, "canary-us-internal", phase="contract", at=AT)
     state = _run_phase(plan, state, "migrate-code-readonly")
     assert can_rollback(plan, state)
-    state = advance(plan, state, "canary-us-internal", phase="contract", at=AT)
+    with pytest.raises(TransitionError, match="migrate-code-readonly on canary-us-internal to bake until"):
+        advance(plan, state, "canary-us-internal", phase="contract", at=AT)
+    state = advance(plan, state, "canary-us-internal", phase="contract", at=BAKED)
     assert not can_rollback(plan, state)
     with pytest.raises(TransitionError, match="point of no return"):
         rollback(plan, state, "smb-us-1", None)
-    state = advance(plan, state, "canary-us-internal", phase="contract", at=AT)
+    state = advance(plan, state, "canary-us-internal", phase="contract", at=BAKED)
     for cell in plan.phase("contract").steps[1].cells:
-        state = advance(plan, advance(plan, state, cell, phase="contract", at=AT), cell, phase="contract", at=AT)
+        state = advance(plan, advance(plan, state, cell, phase="contract", at=BAKED), cell, phase="contract", at=BAKED)
     with pytest.raises(TransitionError, match="waiting for approval"):
         advance(plan, state, "enterprise-us-hipaa", phase="contract", at=AT)
 
@@ -160,8 +163,8 @@ def test_no_sequence_of_commands_reaches_contract_early(commands: list[tuple[str
         except TransitionError:
             pass
         contract_started = [c for c in plan.cells if state.get(c, "contract").status is not Status.PENDING]
-        if contract_started:
-            assert all(state.get(c, "migrate-code-readonly").status is Status.COMPLETE for c in plan.cells)
+        for c in contract_started:  # per-cell fencing: the cell's own read-only code
+            assert state.get(c, "migrate-code-readonly").status is Status.COMPLETE
         for c in contract_started:
             if plan.tiers[c] is Tier.ENTERPRISE:
                 assert ("contract", c) in state.approvals
@@ -170,3 +173,21 @@ def test_no_sequence_of_commands_reaches_contract_early(commands: list[tuple[str
             for i, s in enumerate(statuses[1:], 1):
                 if s is not Status.PENDING:
                     assert statuses[i - 1] is Status.COMPLETE
+
+
+def test_canary_contracts_while_smb_cells_still_backfill() -> None:
+    """The seed's state: canary-internal in `contract: complete` while smb-us-2 is still backfilling."""
+    plan = PLAN
+    state = MigrationState(plan.id)
+    for phase in ("expand", "migrate-code"):
+        state = _run_phase(plan, state, phase)
+    canary = "canary-us-internal"
+    for phase in ("backfill", "migrate-code-readonly"):
+        state = advance(plan, advance(plan, state, canary, phase=phase, at=AT), canary, phase=phase, at=AT)
+    state = advance(plan, state, "smb-us-2", phase="backfill", at=AT)
+    state = advance(plan, state, "smb-us-2", phase="backfill", rows_done=10, rows_total=100, at=AT)
+    state = advance(plan, advance(plan, state, canary, phase="contract", at=BAKED), canary, phase="contract", at=BAKED)
+    assert state.get(canary, "contract").status is Status.COMPLETE
+    assert state.get("smb-us-2", "backfill").status is Status.RUNNING
+    with pytest.raises(TransitionError, match="waiting for migrate-code-readonly on smb-us-2"):
+        advance(plan, state, "smb-us-2", phase="contract", at=BAKED)

@@ -142,3 +142,124 @@ def nginx_edge(plan: EdgePlan, prefix: Path, keys: int = 2, options: NginxOption
             process.wait(timeout=5)
         if process.stderr:
             process.stderr.close()
+
+
+# --- database servers (migrations) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A throw-away PostgreSQL: libpq connection string (unix socket) and the folder it lives in."""
+
+    dsn: str
+    socket_dir: Path
+    port: int
+    user: str = "postgres"
+
+    def service_file(self, path: Path, services: list[str], dbname: str) -> Path:
+        """A `pg_service.conf` naming each service after a cell, as the runbook's `service=<cell>` expects."""
+        path.write_text("".join(f"[{s}]\nhost={self.socket_dir}\nport={self.port}\nuser={self.user}\n"
+                                f"dbname={dbname}\n\n" for s in services), encoding="utf-8")
+        return path
+
+
+@dataclass(frozen=True)
+class MariaDBServer:
+    """A throw-away MariaDB: its unix socket, TCP port and an option file for `mysql`/`pt-online-schema-change`."""
+
+    socket: Path
+    port: int
+    option_file: Path
+    user: str = "root"
+
+    def connect_args(self, database: str | None = None) -> dict[str, Any]:
+        args: dict[str, Any] = {"unix_socket": str(self.socket), "user": self.user, "autocommit": True}
+        if database:
+            args["database"] = database
+        return args
+
+
+def postgres_binary(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    path = str(found[-1]) if found else shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"PostgreSQL {name} is not installed (Debian: apt-get install postgresql)")
+    return path
+
+
+def _as_user(user: str, cmd: list[str]) -> list[str]:
+    import os
+
+    return ["runuser", "-u", user, "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@contextmanager
+def postgres_server(base: Path) -> Iterator[PostgresServer]:
+    """initdb + pg_ctl under `base` on a free port, unix socket only (as `postgres` when run as root)."""
+    import os
+
+    os.chmod(base, 0o755)
+    data = base / "data"
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    port = free_port()
+    subprocess.run(_as_user("postgres", [postgres_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                                         "--no-sync"]), check=True, capture_output=True)
+    options = f"-k {base} -p {port} -c listen_addresses='' -c fsync=off -c max_connections=50"
+    subprocess.run(_as_user("postgres", [postgres_binary("pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
+                                         str(base / "log"), "start"]), check=True, capture_output=True)
+    try:
+        yield PostgresServer(f"host={base} port={port} user=postgres dbname=postgres", base, port)
+    finally:
+        subprocess.run(_as_user("postgres", [postgres_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                       check=False, capture_output=True)
+
+
+def mariadb_binary(name: str) -> str:
+    found = shutil.which(name) or next((str(p) for p in (Path("/usr/sbin") / name, Path("/usr/bin") / name)
+                                        if p.exists()), None)
+    if found is None:
+        raise RuntimeError(f"MariaDB {name} is not installed (Debian: apt-get install mariadb-server)")
+    return found
+
+
+@contextmanager
+def mariadb_server(base: Path) -> Iterator[MariaDBServer]:
+    """mariadb-install-db + mariadbd under `base`: its own socket and a free loopback port; stopped on exit."""
+    import getpass
+
+    data, sock, port = base / "data", base / "mysqld.sock", free_port()
+    user = getpass.getuser()
+    subprocess.run([mariadb_binary("mariadb-install-db"), "--no-defaults", f"--datadir={data}", f"--user={user}",
+                    "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"],
+                   check=True, capture_output=True)
+    log = (base / "mariadbd.log").open("wb")
+    process = subprocess.Popen(
+        [mariadb_binary("mariadbd"), "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
+         "--bind-address=127.0.0.1", f"--user={user}", f"--pid-file={base / 'mariadbd.pid'}",
+         "--innodb-buffer-pool-size=128M", "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin",
+         "--max-connections=100", f"--tmpdir={base}"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    option_file = base / "client.cnf"
+    option_file.write_text(f"[client]\nsocket={sock}\nuser=root\n", encoding="utf-8")
+    try:
+        deadline = time.monotonic() + 60
+        while not sock.exists() or subprocess.run(
+                [mariadb_binary("mariadb-admin"), f"--defaults-extra-file={option_file}", "ping"],
+                capture_output=True, check=False).returncode != 0:
+            if process.poll() is not None:
+                raise RuntimeError(f"mariadbd exited with {process.returncode}: "
+                                   f"{(base / 'mariadbd.log').read_text(errors='replace')[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("mariadbd did not start in 60 s")
+            time.sleep(0.1)
+        yield MariaDBServer(sock, port, option_file)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()

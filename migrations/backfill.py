@@ -1,0 +1,121 @@
+"""The declared backfill, as data: the SQL of each engine and the batch-size controller (no I/O here).
+
+A manifest's `change: {table, key, columns}` is the whole description. The tool's runner
+(`fleet/backfill.py`) walks the table by key in batches (`key > last ORDER BY key LIMIT n`),
+updates only the rows whose new column differs from the old one, and records the last key in
+`fleet_migration_checkpoints` in the same transaction, so a killed run resumes where the last
+committed batch ended and a re-run is harmless. The batch size adapts to a target batch time
+(like pt-online-schema-change's `--chunk-time`): 0.5 s by default, never above 2 s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the crash tests start the runner many times: it imports no pydantic model
+    from model.manifest import Change
+
+POSTGRESQL = "aurora-postgresql"  # model.cells.Engine values (a StrEnum compares equal)
+
+CHECKPOINTS = "fleet_migration_checkpoints"
+TARGET_SECONDS = 0.5
+MAX_SECONDS = 2.0
+FIRST_BATCH = 1_000
+MIN_BATCH = 100
+MAX_BATCH = 200_000
+
+
+@dataclass(frozen=True)
+class BackfillSql:
+    """Every statement the runner sends; identifiers come from the validated manifest only."""
+
+    setup: tuple[str, ...]
+    session: tuple[str, ...]
+    load: str
+    count: str
+    upper: str
+    update: str
+    save: str
+    load_probe: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a backfill walks: `table` by integer `key`, copying each old column into its new one."""
+
+    table: str
+    key: str
+    columns: Mapping[str, str]
+
+    @classmethod
+    def of(cls, change: Change) -> Target:
+        return cls(change.table, change.key, dict(change.columns))
+
+
+def backfill_sql(target: Target, engine: str, lock_timeout_s: int = 5) -> BackfillSql:
+    """The statements of `target` for `engine` (parameters are `%s`, both drivers' style)."""
+    t, k = target.table, target.key
+    sets = ", ".join(f"{new} = {old}" for old, new in target.columns.items())
+    if engine == POSTGRESQL:
+        differs = " OR ".join(f"{new} IS DISTINCT FROM {old}" for old, new in target.columns.items())
+        return BackfillSql(
+            setup=(f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (migration_id text PRIMARY KEY, last_id bigint NOT NULL,"
+                   " rows_done bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())",),
+            session=(f"SET lock_timeout = '{lock_timeout_s}s'", "SET statement_timeout = '60s'"),
+            load=f"SELECT last_id, rows_done FROM {CHECKPOINTS} WHERE migration_id = %s",  # noqa: S608 - constant name
+            count=f"SELECT count(*) FROM {t}",  # noqa: S608 - manifest identifiers
+            upper=f"SELECT max({k}), count(*) FROM (SELECT {k} FROM {t} WHERE {k} > %s ORDER BY {k} LIMIT %s) AS b",  # noqa: S608 - manifest identifiers
+            update=f"UPDATE {t} SET {sets} WHERE {k} > %s AND {k} <= %s AND ({differs})",  # noqa: S608 - manifest identifiers
+            save=f"INSERT INTO {CHECKPOINTS} (migration_id, last_id, rows_done) VALUES (%s, %s, %s)"  # noqa: S608 - constant name
+                 " ON CONFLICT (migration_id) DO UPDATE SET last_id = excluded.last_id,"
+                 " rows_done = excluded.rows_done, updated_at = now()",
+            load_probe="SELECT count(*) FROM pg_locks WHERE NOT granted",
+        )
+    differs = " OR ".join(f"NOT ({new} <=> {old})" for old, new in target.columns.items())
+    return BackfillSql(
+        setup=(f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (migration_id VARCHAR(100) PRIMARY KEY,"
+               " last_id BIGINT NOT NULL, rows_done BIGINT NOT NULL, updated_at TIMESTAMP NOT NULL"
+               " DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)",),
+        # READ COMMITTED: no gap locks, so inserts past the batch's last key are never blocked.
+        session=("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                 f"SET SESSION innodb_lock_wait_timeout = {lock_timeout_s}"),
+        load=f"SELECT last_id, rows_done FROM {CHECKPOINTS} WHERE migration_id = %s",  # noqa: S608 - constant name
+        count=f"SELECT count(*) FROM {t}",  # noqa: S608 - manifest identifiers
+        upper=f"SELECT max({k}), count(*) FROM (SELECT {k} FROM {t} WHERE {k} > %s ORDER BY {k} LIMIT %s) AS b",  # noqa: S608 - manifest identifiers
+        update=f"UPDATE {t} SET {sets} WHERE {k} > %s AND {k} <= %s AND ({differs})",  # noqa: S608 - manifest identifiers
+        save=f"INSERT INTO {CHECKPOINTS} (migration_id, last_id, rows_done) VALUES (%s, %s, %s)"  # noqa: S608 - constant name
+             " ON DUPLICATE KEY UPDATE last_id = VALUES(last_id), rows_done = VALUES(rows_done)",
+        load_probe="SHOW GLOBAL STATUS LIKE 'Threads_running'",
+    )
+
+
+@dataclass
+class BatchSizer:
+    """Next batch size from the last batch's duration: towards `target` seconds, at most doubling."""
+
+    target: float = TARGET_SECONDS
+    ceiling: float = MAX_SECONDS
+    size: int = FIRST_BATCH
+
+    def observe(self, rows: int, seconds: float) -> int:
+        """Record a batch of `rows` that took `seconds`; returns the next size."""
+        if seconds >= self.ceiling:
+            self.size = max(MIN_BATCH, self.size // 4)
+        elif rows >= self.size:  # a full batch: scale by speed, never more than 2x or less than 1/2 at once
+            wanted = int(rows * self.target / max(seconds, 1e-3))
+            self.size = max(MIN_BATCH, min(MAX_BATCH, self.size * 2, max(self.size // 2, wanted)))
+        return self.size
+
+    def failed(self) -> int:
+        """A batch hit a lock or statement timeout: quarter the size."""
+        self.size = max(MIN_BATCH, self.size // 4)
+        return self.size
+
+
+def backoff_seconds(load: int, limit: int, attempt: int) -> float:
+    """How long to wait before the next batch: 0 under `limit`, else exponential up to 5 s."""
+    if load <= limit:
+        return 0.0
+    return float(min(5.0, 0.1 * 2 ** min(attempt, 6)))
