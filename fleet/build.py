@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from fleet.inputs import FleetInputs
+from gitops.tree import gitops_files
 from landing_zone.gateway import RENDERERS, render_all
 from landing_zone.lifecycle import Action, compile_edge
 from landing_zone.readiness import declared_support, gate
@@ -50,4 +51,8 @@ def render_documents(inputs: FleetInputs, at: date) -> Rendered:
     for migration in inputs.migrations:
         files[f"runbooks/{migration.id}.md"] = render_runbook(migration)
         summary.append(f"runbooks: {migration.id}: {len(migration.cells)} cells, {len(migration.phases)} phases")
+
+    files.update(gitops_files(inputs.fleet, inputs.plan))
+    summary.append(f"gitops: {len(inputs.fleet.cells)} Applications, rendered manifests and a RollingSync ApplicationSet "
+                   f"of {len(inputs.plan.waves)} steps; workloads delivered by {inputs.fleet.cells[0].delivery.value}")
     return Rendered(files=files, summary=summary)

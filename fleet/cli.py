@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fleet.commands import gateway, migrate, rollout
+from fleet.commands import gateway, gitops, migrate, rollout
 from fleet.inputs import load_fleet, load_inputs
 from fleet.options import REPO_ROOT, AtOption, RootOption, day, emit
 from model.errors import InputErrors
@@ -167,6 +167,7 @@ app.add_typer(migrate.migrate_app, name="migrate")
 app.command("plan")(rollout.plan)
 app.command("pipeline")(rollout.pipeline)
 app.add_typer(rollout.rollout_app, name="rollout")
+app.add_typer(gitops.gitops_app, name="gitops")
 
 
 def main() -> None:

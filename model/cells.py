@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator
 
+from model.contract import Delivery
 from model.validation import Strict
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
@@ -158,6 +159,7 @@ class Cell(Strict):
     maintenance_window: MaintenanceWindow | None = None
     notification_channel: Channel | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    delivery: Delivery = Delivery.PULUMI  # fleet-wide: set under `all:` in cells/_defaults.yaml
 
     @field_validator("vpc_cidr")
     @classmethod

@@ -8,6 +8,7 @@ import pulumi_aws as aws
 from modules.cell.args import CellArgs
 from modules.cell.compute import build_compute
 from modules.cell.data import build_data
+from modules.cell.gitops_bootstrap import bootstrap_gitops
 from modules.cell.network import build_network
 from modules.cell.observability import build_observability
 from modules.cell.registration import build_registration
@@ -50,7 +51,10 @@ class Cell(pulumi.ComponentResource):
                 lambda parts: kubeconfig(parts[0], parts[1], parts[2] or "", args.region)
             )
         )
-        register_workloads(name, args.workloads, self.kubeconfig, self, depends_on=[compute.node_group])
+        if args.gitops is None:
+            register_workloads(name, args.workloads, self.kubeconfig, self, depends_on=[compute.node_group])
+        else:
+            bootstrap_gitops(name, args.gitops, args.workloads, cluster, self.kubeconfig, child, [compute.node_group])
         observability = build_observability(name, args.cell_id, args.observability, child)
         build_registration(
             name,
