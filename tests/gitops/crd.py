@@ -31,7 +31,7 @@ def strict(schema: Any) -> Any:
 def validator(kind: str) -> Draft7Validator:
     """The strict validator of the served version (v1alpha1) of `kind`'s CRD."""
     with (SCHEMAS / FILES[kind]).open(encoding="utf-8") as handle:
-        (crd,) = [d for d in yaml.safe_load_all(handle) if d]
+        (crd,) = [d for d in yaml.load_all(handle, Loader=yaml.CSafeLoader) if d]
     assert crd["spec"]["names"]["kind"] == kind
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
     return Draft7Validator(strict(copy.deepcopy(version["schema"]["openAPIV3Schema"])))
