@@ -80,12 +80,15 @@ def bootstrap_gitops(
     cell_k8s = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, enable_server_side_apply=True,
                             opts=pulumi.ResourceOptions.merge(parent, pulumi.ResourceOptions(depends_on=list(depends_on))))
     in_cell = pulumi.ResourceOptions(parent=opts.parent, provider=cell_k8s)
-    meta = {"name": "cellfleet-argocd", "labels": dict(args.labels)}
-    cluster_role = k8s.rbac.v1.ClusterRole(f"{name}-argocd", metadata=meta, rules=rbac_rules(workloads), opts=in_cell)
+    meta = k8s.meta.v1.ObjectMetaArgs(name="cellfleet-argocd", labels=dict(args.labels))
+    rules = [k8s.rbac.v1.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"])
+             for r in rbac_rules(workloads)]
+    cluster_role = k8s.rbac.v1.ClusterRole(f"{name}-argocd", metadata=meta, rules=rules, opts=in_cell)
     k8s.rbac.v1.ClusterRoleBinding(
         f"{name}-argocd", metadata=meta,
-        role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role.metadata["name"]},
-        subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": ARGOCD_GROUP}],
+        role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole",
+                                         name=cluster_role.metadata.apply(lambda m: m.name or "")),
+        subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=ARGOCD_GROUP)],
         opts=in_cell,
     )
     hub = k8s.Provider(f"{name}-argocd-hub", kubeconfig=args.hub_kubeconfig, enable_server_side_apply=True, opts=parent)
@@ -96,8 +99,8 @@ def bootstrap_gitops(
         }, sort_keys=True))
     return k8s.core.v1.Secret(
         f"{name}-argocd-cluster",
-        metadata={"name": args.cluster_name, "namespace": args.argocd_namespace,
-                  "labels": {CLUSTER_SECRET_LABEL: "cluster", **args.labels}},
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=args.cluster_name, namespace=args.argocd_namespace,
+                                            labels={CLUSTER_SECRET_LABEL: "cluster", **args.labels}),
         type="Opaque",
         string_data={"name": args.cluster_name, "server": cluster.endpoint, "config": config},
         opts=pulumi.ResourceOptions(parent=opts.parent, provider=hub, depends_on=[entry]),

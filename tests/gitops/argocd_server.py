@@ -120,7 +120,7 @@ def _handler(fake: FakeArgoCd) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
-            status, payload = fake.handle(self.command, parts.path, parse_qs(parts.query), self.headers, body)
+            status, payload = fake.handle(self.command, parts.path, parse_qs(parts.query), dict(self.headers), body)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -130,7 +130,7 @@ def _handler(fake: FakeArgoCd) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_PATCH = do_POST = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

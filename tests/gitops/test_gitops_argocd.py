@@ -131,11 +131,10 @@ def test_rolling_sync_puts_every_cell_in_exactly_one_step_in_wave_order(
 
 def test_rolling_sync_rules_follow_the_wave_policy(sample_plan: Plan) -> None:
     waves = list(sample_plan.waves)
-    changed = [
-        w.__class__(w.index, w.name, w.cells, w.policy.model_copy(update=update))
-        for w, update in zip(waves, [{"one_at_a_time": True}, {"approval": True, "one_at_a_time": True},
-                                     {"max_concurrency": 3}, {"approval": False, "one_at_a_time": False}], strict=False)
-    ]
+    updates: list[dict[str, Any]] = [{"one_at_a_time": True}, {"approval": True, "one_at_a_time": True},
+                                     {"max_concurrency": 3}, {"approval": False, "one_at_a_time": False}]
+    changed = [w.__class__(w.index, w.name, w.cells, w.policy.model_copy(update=update))
+               for w, update in zip(waves, updates, strict=False)]
     plan = Plan(waves=tuple(changed), policy=sample_plan.policy)
     assert [s["maxUpdate"] for s in rolling_sync_steps(plan)] == [1, 0, 3, changed[3].policy.max_concurrency]
 

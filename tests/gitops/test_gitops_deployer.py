@@ -25,7 +25,7 @@ from tests.support.emulator import EXECUTE
 
 REGION = "us-east-1"
 BUS = "cellfleet-deployments"
-TOKEN = "argocd-api-token-for-tests"  # noqa: S105 - a made-up token for the stand-in
+TOKEN = "argocd-api-token-for-tests"
 ROLE = "arn:aws:iam::123456789012:role/cellfleet-pipeline"
 CELL = "smb-us-1"
 RELEASE = "2.5.0"
@@ -139,7 +139,7 @@ def test_wrong_token_unknown_cell_and_bad_version_fail_cleanly(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, sample_plan: Plan, sample_cells: dict[str, Any]
 ) -> None:
     fake = _fake(sample_plan, sample_cells, "healthy")
-    fake.token = "another-token"  # noqa: S105
+    fake.token = "another-token"
     with serve(fake) as url:
         result, execution = _run(aws, url, monkeypatch)
     assert "HTTP 401" in result["cause"]
