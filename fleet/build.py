@@ -13,6 +13,7 @@ from activation.gate import declared_releases
 from activation.gate import gate as flags_gate
 from activation.render import FLAGS_FILE, render_flags
 from fleet.inputs import FleetInputs
+from gitops.tree import gitops_files
 from landing_zone.gateway import RENDERERS, render_all
 from landing_zone.lifecycle import Action, compile_edge
 from landing_zone.readiness import declared_support, gate
@@ -66,4 +67,8 @@ def render_documents(inputs: FleetInputs, at: date) -> Rendered:
                           flags=inputs.flags)
     files.update({f"status/{name}": text for name, text in status_files(status).items()})
     summary.append(f"status: {status.state.label} (declared state), {len(inputs.fleet.cells)} cells in {len(status.waves)} waves")
+
+    files.update(gitops_files(inputs.fleet, inputs.plan))
+    summary.append(f"gitops: {len(inputs.fleet.cells)} Applications, rendered manifests and a RollingSync ApplicationSet "
+                   f"of {len(inputs.plan.waves)} steps; workloads delivered by {inputs.fleet.cells[0].delivery.value}")
     return Rendered(files=files, summary=summary)

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fleet.commands import alerts, gateway, migrate, rollout, status
+from fleet.commands import alerts, gateway, gitops, migrate, rollout, status
 from fleet.commands.flags import flags_app
 from fleet.inputs import load_fleet, load_inputs
 from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit, table_width
@@ -202,6 +202,7 @@ app.add_typer(rollout.rollout_app, name="rollout")
 app.command("status")(status.status)
 app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(flags_app, name="flags")
+app.add_typer(gitops.gitops_app, name="gitops")
 
 
 def main() -> None:

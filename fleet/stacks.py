@@ -23,6 +23,8 @@ from migrations.deploy import build_orchestrators
 from model.cells import Cell as CellModel
 from model.cells import Fleet
 from model.contract import (
+    ARGOCD_CONTROLLER_ROLE_KEY,
+    ARGOCD_HUB_KUBECONFIG_KEY,
     CONFIG_NAMESPACE,
     CONTROL_PLANE_STACK,
     DEFAULT_APPROVALS_TOPIC,
@@ -69,6 +71,8 @@ def cell_program(cell: CellModel) -> None:
         config.get(REGISTRY_TABLE_KEY) or DEFAULT_REGISTRY_TABLE,
         registry_region=config.get(REGISTRY_REGION_KEY) or DEFAULT_REGISTRY_REGION,
         registry_role_arn=config.get(REGISTRY_ROLE_KEY),
+        argocd_controller_role_arn=config.get(ARGOCD_CONTROLLER_ROLE_KEY),
+        argocd_hub_kubeconfig=config.get_secret(ARGOCD_HUB_KUBECONFIG_KEY),
     )
     component = Cell(cell.id, args)
     pulumi.export("cell_id", cell.id)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from model.contract import Delivery
 from model.validation import Strict
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
@@ -259,6 +260,7 @@ class Cell(Strict):
     tags: dict[TagKey, TagValue] = Field(default_factory=dict)
     public_vpc_cidr: bool = False  # allow a VPC CIDR outside the private ranges (RFC 1918)
     public_access_cidrs: tuple[PublicCidr, ...] = ()  # the EKS API's public allow-list; empty: private
+    delivery: Delivery = Delivery.PULUMI  # fleet-wide: set under `all:` in cells/_defaults.yaml
 
     @field_validator("vpc_cidr")
     @classmethod

@@ -141,5 +141,31 @@ def cell_dashboard(cell_id: str) -> str:
 def cell_log_group(cell_id: str) -> str:
     """The log group every service of a cell writes to (tagged with the cell's CELL_TELEMETRY log fields)."""
     return f"/cellfleet/{cell_id}/services"
+
+
 # Migrations: the database every cell's Aurora cluster creates, which manifests target.
 CELL_DATABASE = "product"
+
+# GitOps (Argo CD): the names the GitOps tree, the Cell component's bootstrap and the Argo CD deployer share
+ARGOCD_NAMESPACE = "argocd"
+ARGOCD_APP_PREFIX = "cell-"
+RELEASE_TAG_PREFIX = "release-"  # the Git tag of a release's GitOps tree: release-2.5.0
+ARGOCD_CONTROLLER_ROLE_KEY = "argocdControllerRoleArn"  # cell stack config: the role Argo CD's controller runs as
+ARGOCD_HUB_KUBECONFIG_KEY = "argocdHubKubeconfig"  # cell stack config (secret): the cluster Argo CD runs on
+
+
+class Delivery(StrEnum):
+    """Who applies a cell's workloads: Pulumi (the Cell component) or Argo CD (the GitOps tree)."""
+
+    PULUMI = "pulumi"
+    GITOPS = "gitops"
+
+
+def argocd_application(cell_id: str) -> str:
+    """The Argo CD Application of a cell; also the name Argo CD knows the cell's cluster by."""
+    return f"{ARGOCD_APP_PREFIX}{cell_id}"
+
+
+def release_revision(release: str) -> str:
+    """The Git revision a cell's Application targets to run `release`."""
+    return f"{RELEASE_TAG_PREFIX}{release}"

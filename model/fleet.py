@@ -136,6 +136,18 @@ def _overlaps(cells: Iterable[tuple[Cell, Document]]) -> list[InputError]:
     return errors
 
 
+def _one_delivery(cells: Sequence[tuple[Cell, Document]]) -> list[InputError]:
+    """Workloads have one owner fleet-wide: every cell names the same `delivery` (the first cell's)."""
+    if not cells:
+        return []
+    first = min(cells, key=lambda item: item[0].id)[0]
+    return [
+        doc.error(("delivery",) if doc.has(("delivery",)) else (), f"{cell.delivery.value!r} differs from the fleet's "
+                  f"{first.delivery.value!r} (cell {first.id}); set it once under `all:` in {DEFAULTS_FILE}", "delivery")
+        for cell, doc in cells if cell.delivery is not first.delivery
+    ]
+
+
 def parse_fleet(cell_docs: Sequence[Document], defaults_doc: Document | None, folder: str = CELLS_DIR) -> Fleet:
     """Validate every parsed cell file with the tier defaults; raise InputErrors listing all problems."""
     defaults = _Defaults(defaults_doc)
@@ -156,6 +168,7 @@ def parse_fleet(cell_docs: Sequence[Document], defaults_doc: Document | None, fo
         parsed.append((cell, doc))
 
     errors.extend(_overlaps(parsed))
+    errors.extend(_one_delivery(parsed))
     if not parsed and not errors:
         errors.append(InputError(folder, 1, "(file)", "no cell files"))
     if not any(cell.tier is Tier.CANARY for cell, _ in parsed) and not errors:

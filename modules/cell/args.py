@@ -22,6 +22,7 @@ from model.contract import (
     latency_alarm,
 )
 from model.registry import cell_facts
+from modules.cell.gitops_bootstrap import GitOpsBootstrapArgs, gitops_args
 from modules.cell.profiles import (
     DB_LOG_EXPORTS,
     DB_PORTS,
@@ -113,6 +114,7 @@ class CellArgs:
     observability: ObservabilityArgs
     registration: RegistrationArgs
     workloads: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    gitops: GitOpsBootstrapArgs | None = None  # GitOps delivery: Argo CD applies `workloads`, not the component
 
 
 def cell_args(
@@ -121,6 +123,8 @@ def cell_args(
     *,
     registry_region: str = DEFAULT_REGISTRY_REGION,
     registry_role_arn: str | None = None,
+    argocd_controller_role_arn: str | None = None,
+    argocd_hub_kubeconfig: pulumi.Input[str] | None = None,
 ) -> CellArgs:
     """Map one validated cell (tier defaults applied) to the component's arguments."""
     size = SIZES[cell.size]
@@ -183,4 +187,5 @@ def cell_args(
             facts=cell_facts(cell),
         ),
         workloads=workload_manifests(cell),
+        gitops=gitops_args(cell, argocd_controller_role_arn, argocd_hub_kubeconfig),
     )

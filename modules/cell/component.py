@@ -8,6 +8,7 @@ import pulumi_aws as aws
 from modules.cell.args import CellArgs
 from modules.cell.compute import build_compute
 from modules.cell.data import build_data
+from modules.cell.gitops_bootstrap import bootstrap_gitops
 from modules.cell.keys import build_observability_key
 from modules.cell.network import build_network
 from modules.cell.observability import build_observability
@@ -51,13 +52,17 @@ class Cell(pulumi.ComponentResource):
             )
         )
         pod_groups = database_security_group_policy([compute.security_group_id, data.clients.id])
-        register_workloads(
-            name,
-            [*args.workloads, pod_groups],
-            self.kubeconfig,
-            self,
-            depends_on=[compute.node_group, compute.network_addon],
-        )
+        if args.gitops is None:
+            register_workloads(
+                name,
+                [*args.workloads, pod_groups],
+                self.kubeconfig,
+                self,
+                depends_on=[compute.node_group, compute.network_addon],
+            )
+        else:  # Argo CD applies the workloads; the pod security-group policy needs Pulumi's ids, so it stays here
+            register_workloads(name, [pod_groups], self.kubeconfig, self, depends_on=[compute.node_group, compute.network_addon])
+            bootstrap_gitops(name, args.gitops, args.workloads, cluster, self.kubeconfig, child, [compute.node_group])
         observability = build_observability(name, args.cell_id, args.observability, log_key.arn, child)
         build_registration(
             name,

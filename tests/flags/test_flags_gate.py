@@ -13,13 +13,14 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from activation.gate import declared_releases, gate, release_key
+from activation.gate import declared_releases, gate
 from fleet.aws import registry_releases
 from fleet.cli import app
 from fleet.inputs import load_fleet
 from model.contract import DEFAULT_REGISTRY_TABLE
 from model.errors import InputErrors
 from model.registry import cell_facts
+from model.versions import release_key
 from tests.flags.flags_support import REPO, fleet_with_flag, sample_flags
 
 # Canary first, then canary + SMB, then everyone; the code is in voice 2.5.0.

@@ -80,7 +80,8 @@ def synthetic_plan(fleet: Fleet) -> Plan:
     return plan_waves(fleet, parse_policy(doc), doc)
 
 
-PROJECT_CODE = ("model", "fleet", "modules", "pipelines", "landing_zone", "migrations", "activation", "runtime", "__main__.py",
+PROJECT_CODE = ("model", "fleet", "modules", "pipelines", "landing_zone", "migrations", "activation", "gitops", "statuspage",
+                "observability", "runtime", "__main__.py",
                 "Pulumi.yaml", "requirements.txt", "pyproject.toml")
 
 
