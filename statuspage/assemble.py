@@ -147,7 +147,7 @@ def fleet_status(fleet: Fleet, plan: Plan, at: datetime, observed: Observed | No
         drift = tuple(p for p, r in releases.items() if target.get(p) not in (None, r))
         status = observed.rollout.get(cell.id, {}).get("status")
         cells[cell.id] = CellView(cell.id, cell.tier.value, cell.region, plan.wave_of(cell.id).name, state, reasons,
-                                  releases, drift, str(status) if status else None, links.for_cell(cell.id, cell.region))
+                                  releases, drift, str(status) if status else None, links.for_cell(cell.id))
     waves = tuple(
         WaveView(w.index, w.name, worst([cells[c].state for c in w.cells]), w.policy.approval, w.policy.one_at_a_time,
                  tuple(cells[c] for c in w.cells))

@@ -8,6 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from model.contract import IssueType, argocd_application, cell_dashboard
+from observability.alerts import runbook_url
+from observability.links import argocd_app_url, dashboard_url
+from observability.settings import ObservabilitySettings
+
 
 class CellState(StrEnum):
     """The states status pages use, best first."""
@@ -63,15 +68,17 @@ class FlagLine:
 
 @dataclass(frozen=True)
 class Links:
-    """Where to drill down from a cell: URL templates with `{cell}` and `{region}`."""
+    """Where to drill down from a cell: its dashboard, its Argo CD application, the runbook of each alert."""
 
-    dashboard: str = "https://console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/cellfleet-cell-{cell}"
-    argocd: str = "https://argocd.example.internal/applications/argocd/cell-{cell}"
-    runbook: str = "runbooks/cell-health.md#cell-{cell}"
+    settings: ObservabilitySettings = field(default_factory=ObservabilitySettings)
 
-    def for_cell(self, cell: str, region: str) -> dict[str, str]:
-        return {name: template.format(cell=cell, region=region)
-                for name, template in (("dashboard", self.dashboard), ("argocd", self.argocd), ("runbook", self.runbook))}
+    def for_cell(self, cell: str) -> dict[str, Any]:
+        settings = self.settings
+        return {
+            "dashboard": dashboard_url(settings.region, cell_dashboard(cell)),
+            "argocd": argocd_app_url(settings.argocd_url, argocd_application(cell)),
+            "runbooks": {issue.value: runbook_url(settings.runbook_base, issue, cell) for issue in IssueType},
+        }
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ class CellView:
     releases: Mapping[str, str]  # service -> release it runs
     drift: tuple[str, ...]  # services not on the target release
     rollout_status: str | None
-    links: Mapping[str, str]
+    links: Mapping[str, Any]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from model.contract import (
     DEFAULT_REGISTRY_TABLE,
     DEFAULT_ROLLOUT_TABLE,
     METRIC_NAMESPACE,
+    argocd_application,
+    cell_dashboard,
     error_rate_alarm,
 )
 from model.registry import cell_facts, to_item
@@ -44,7 +46,7 @@ FAILED, ALARMING, MIGRATING = "smb-us-2", "smb-eu-1", "smb-us-1"
 
 def fleet_root(dest: Path) -> Path:
     """A copy of the sample fleet's inputs, so migration state written by the test stays out of the repo."""
-    for name in ("cells", "pipelines", "landing_zone", "migrations"):
+    for name in ("cells", "pipelines", "landing_zone", "migrations", "flags"):
         if (REPO / name).exists():
             shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     return dest
@@ -163,7 +165,10 @@ def test_status_json_validates_and_agrees_with_the_page(page: Page, site: dict[s
             assert row.get_attribute("data-state") == cell["state"]
             for service, release in cell["releases"].items():
                 assert row.locator(f'td[data-service="{service}"]').inner_text().startswith(release)
-            assert row.locator("a").nth(0).get_attribute("href") == cell["links"]["dashboard"]
+            hrefs = attributes(page, f'tr[data-cell="{cell["id"]}"] a', "href")
+            assert hrefs == [cell["links"]["dashboard"], cell["links"]["argocd"], *cell["links"]["runbooks"].values()]
+            assert cell["links"]["argocd"].endswith(f"/applications/argocd/{argocd_application(cell['id'])}")
+            assert cell["links"]["dashboard"].endswith(f"/dashboard/{cell_dashboard(cell['id'])}")
     assert page.locator("#current-wave").inner_text() == (document["rollout"]["current_wave"]
                                                          or "none: every cell is on the target release")
 
