@@ -43,6 +43,7 @@ from model.contract import (
 from modules.cell.args import cell_args
 from modules.cell.component import Cell
 from pipelines.control_plane import ControlPlaneSettings, build_control_plane
+from pipelines.deployer import PulumiCli
 from pipelines.targets import Targets
 
 Program = Callable[[], None]
@@ -125,6 +126,7 @@ def control_plane_program(inputs: FleetInputs) -> None:
         account=account,
         repository=config.get("repository"),
         log_retention_days=config.get_int("logRetentionDays") or 90,
+        pulumi_cli=PulumiCli(sha256=config.get("pulumiCliSha256")),
     ))
     build_orchestrators(list(inputs.migrations), built.targets, built.names, built.log_group_arn)
 

@@ -1,8 +1,9 @@
 """The three state machines of a rollout, built with the typed ASL builder.
 
-* `rollout` (one per fleet): for each wave of the plan, in order, start the `wave` machine
-  with the wave's defaults merged with the execution input's `settings`; fail with the
-  wave's error and cause. Its size grows with the number of waves.
+* `rollout` (one per fleet): for each wave of the plan, in order, check the input's batches
+  against the plan's cells (a digest compiled in), then start the `wave` machine with the
+  policy's settings compiled in and only the overridable timings taken from the input's
+  `settings`; fail with the wave's error and cause. Its size grows with the number of waves.
 * `wave` (generic): notify; optional wave approval; deploy the wave's batches one after
   the other (each a `batch` child execution); bake while polling every cell's alarms at an
   interval; record; notify. On any failure: roll back the wave's touched cells, notify, fail.
@@ -41,9 +42,10 @@ from pipelines.asl import (
     Task,
     Wait,
 )
-from pipelines.settings import wave_defaults
+from pipelines.plancheck import DIGEST_CHUNK, cells_digest
+from pipelines.settings import OVERRIDABLE, fixed_settings, overridable_defaults
 from pipelines.targets import Targets
-from pipelines.waves import Plan
+from pipelines.waves import Plan, Wave
 
 _THROTTLING = {
     "sns": ("SNS.ThrottledException", "SNS.ThrottlingException", "SNS.InternalErrorException"),
@@ -138,6 +140,60 @@ CATCH_ALL = ("States.ALL",)
 # rollout
 
 
+def _check_wave_cells(graph: Graph, wave: Wave, timeout: int, next_: str) -> str:
+    """States checking that the input's batches of `wave` are exactly the plan's cells, in order.
+
+    The input carries the batches; the definition carries only a digest of the plan's cells
+    (`pipelines.plancheck`), so a batch naming `control-plane` or any cell of another wave is
+    refused before anything is deployed, and the definition does not grow with the fleet.
+    """
+    prefix = f"{wave.name}: "
+    graph.add(f"{prefix}settings", Pass(
+        parameters={"defaults": overridable_defaults(wave, timeout), "plan.$": f"States.ArrayGetItem($.waves, {wave.index})"},
+        result_path="$.current", next=f"{prefix}flatten cells",
+    ))
+    graph.add(f"{prefix}flatten cells", Pass(
+        parameters={"cells.$": "$.current.plan.batches[*][*]"}, result_path="$.check", next=f"{prefix}partition cells",
+    ))
+    graph.add(f"{prefix}partition cells", Pass(
+        parameters={"parts.$": f"States.ArrayPartition($.check.cells, {DIGEST_CHUNK})"},
+        result_path="$.check", next=f"{prefix}digest parts",
+    ))
+    digest_part = Graph(start_at=f"{prefix}digest part")
+    digest_part.add(f"{prefix}digest part", Pass(
+        parameters={"d.$": "States.Hash(States.JsonToString($.part), 'SHA-256')"}, end=True,
+    ))
+    graph.add(f"{prefix}digest parts", Map(
+        item_processor=digest_part, items_path="$.check.parts", item_selector={"part.$": "$$.Map.Item.Value"},
+        max_concurrency=1, result_path="$.check.parts", next=f"{prefix}digest cells",
+    ))
+    graph.add(f"{prefix}digest cells", Pass(
+        parameters={
+            "digest.$": "States.Hash(States.JsonToString($.check.parts), 'SHA-256')",
+            "name.$": "$.current.plan.name",
+            "settings.$": "States.JsonMerge($.current.defaults, $.settings, false)",
+        },
+        result_path="$.check", next=f"{prefix}plan's cells?",
+    ))
+    graph.add(f"{prefix}plan's cells?", Choice(
+        choices=(ChoiceRule({"And": [eq("$.check.digest", cells_digest(wave.cells)), eq("$.check.name", wave.name)]},
+                            next_),),
+        default=f"{prefix}not the plan",
+    ))
+    graph.add(f"{prefix}not the plan", Pass(
+        parameters={"error": "PlanMismatch",
+                    "cause": f"wave {wave.name}: the input's batches are not the plan's cells; nothing was deployed"},
+        result_path="$.failure", next="Rollout failed",
+    ))
+    return f"{prefix}settings"
+
+
+def _wave_settings(wave: Wave) -> JSON:
+    """The wave's settings: the policy's compiled in, only the `OVERRIDABLE` timings from the merged input."""
+    picked = {f"{key}.$": f"$.check.settings.{key}" for key in OVERRIDABLE}
+    return {**fixed_settings(wave), **picked}
+
+
 def rollout_definition(plan: Plan, targets: Targets) -> JSON:
     first = f"{plan.waves[0].name}: settings"
     graph = Graph(start_at="Settings given?", comment="cellfleet rollout: one wave execution per wave, in order")
@@ -149,17 +205,13 @@ def rollout_definition(plan: Plan, targets: Targets) -> JSON:
     timeout = int(plan.policy.deploy_timeout.total_seconds())
     for i, wave in enumerate(plan.waves):
         after = f"{plan.waves[i + 1].name}: settings" if i + 1 < len(plan.waves) else "Notify rollout succeeded"
-        graph.add(f"{wave.name}: settings", Pass(
-            parameters={"defaults": wave_defaults(wave, timeout), "plan.$": f"States.ArrayGetItem($.waves, {i})"},
-            result_path="$.current",
-            next=f"{wave.name}: run wave",
-        ))
+        _check_wave_cells(graph, wave, timeout, f"{wave.name}: run wave")
         graph.add(f"{wave.name}: run wave", start_child(
             targets, "wave", wave_execution_name("{}", i), "$$.Execution.Name",
             {
                 "version.$": "$.version",
                 "rollout.$": "$$.Execution.Name",
-                "settings.$": "States.JsonMerge($.current.defaults, $.settings, false)",
+                "settings": _wave_settings(wave),
                 "batches.$": "$.current.plan.batches",
             },
             catch=(Catch(CATCH_ALL, "Wave: child failed?"),),

@@ -10,7 +10,10 @@ along the happy path, and the benchmark checks it against moto's real histories.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
+
+from pipelines.plancheck import DIGEST_CHUNK
 
 HISTORY_QUOTA = 25_000
 BUDGET = 20_000  # headroom under the quota for retries and the failure path
@@ -77,9 +80,14 @@ def wave_events(settings: dict[str, Any], batches: int) -> int:
     return events + TASK + FLOW  # notify, succeed
 
 
-def rollout_events(waves: int) -> int:
-    """Events of the rollout execution (settings given in the input, as `rollout start` does)."""
-    return EXECUTION + FLOW + waves * (FLOW + CALLBACK) + TASK + FLOW
+def rollout_events(wave_sizes: Sequence[int]) -> int:
+    """Events of the rollout execution (settings given in the input, as `rollout start` does).
+
+    Per wave: the plan check (four Pass states, a Choice, and a Map hashing one part per
+    `DIGEST_CHUNK` cells), then the wave child.
+    """
+    per_wave = [5 * FLOW + MAP + math.ceil(n / DIGEST_CHUNK) * (ITERATION + FLOW) + CALLBACK for n in wave_sizes]
+    return EXECUTION + FLOW + sum(per_wave) + TASK + FLOW
 
 
 def transitions(events: int) -> int:
