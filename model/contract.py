@@ -88,3 +88,10 @@ def paging_topic(cell_id: str) -> str:
 def wave_execution_name(rollout: str, index: int) -> str:
     """The child execution of wave `index` of rollout execution `rollout`."""
     return f"{rollout}-w{index}"
+
+
+# Rollout versions (pipeline <-> deployer contract)
+DECLARED_RELEASES = "declared"  # previous version of a cell whose services declare different releases:
+#   a deployer rolls back by `pulumi up` without the release override (the cell file's releases)
+NO_RELEASE = "none"  # previous version of a cell with no registry item (never built): nothing to roll
+#   back to; a deployer must refuse (SendTaskFailure), the cell is marked rollback_failed, a person acts

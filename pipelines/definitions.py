@@ -19,7 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from model.contract import CELL_KEY, DEPLOY_DETAIL_TYPE, EVENT_SOURCE, RolloutStatus, alarm_prefix, wave_execution_name
+from model.contract import (
+    CELL_KEY,
+    DECLARED_RELEASES,
+    DEPLOY_DETAIL_TYPE,
+    EVENT_SOURCE,
+    NO_RELEASE,
+    RolloutStatus,
+    alarm_prefix,
+    wave_execution_name,
+)
 from pipelines.asl import (
     DDB_GET,
     DDB_UPDATE,
@@ -92,9 +101,8 @@ def start_child(targets: Targets, kind: str, name_format: str, name_args: str, p
             "Name.$": f"States.Format('{name_format}', {name_args})",
             "Input": {**payload, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
         },
-        result_path=NULL,
         retry=retry("states"),
-        **kw,
+        **{"result_path": NULL, **kw},
     )
 
 
@@ -246,7 +254,12 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
 
     A failed child is turned into the child's own error and cause inside the iteration, so
     the Map fails with e.g. `DeployFailed` / `cell x: ...` rather than `States.TaskFailed`.
+    A rollback iteration outputs the cells of its batch whose rollback failed or went unanswered.
     """
+    collect: dict[str, Any] = {}
+    if mode == "rollback":
+        collect = {"result_selector": {"failed.$": "$.Output.rollback_failed"}, "result_path": "$.outcome",
+                   "output_path": "$.outcome.failed"}
     processor = Graph(start_at=f"{mode} batch")
     processor.add(f"{mode} batch", start_child(
         targets, "batch", f"{{}}-{code}", name_args,
@@ -260,6 +273,7 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
         },
         catch=(Catch(CATCH_ALL, f"{mode}: child failed?"),),
         end=True,
+        **collect,
     ))
     normalise_child_failure(processor, mode, f"{mode} batch failed")
     processor.add(f"{mode} batch failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
@@ -277,8 +291,7 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
         items_path="$.batches",
         item_selector=selector,
         max_concurrency=concurrency,
-        result_path=NULL,
-        **kw,
+        **{"result_path": NULL, **kw},
     )
 
 
@@ -290,7 +303,8 @@ def _caught(graph: Graph, name: str, next_: str) -> str:
 
 
 def wave_definition(targets: Targets) -> JSON:
-    graph = Graph(start_at="Notify wave started", comment="cellfleet wave: deploy batches, bake, record; roll back on failure")
+    graph = Graph(start_at="Nothing rolled back", comment="cellfleet wave: deploy batches, bake, record; roll back on failure")
+    graph.add("Nothing rolled back", Pass(result={"cells": []}, result_path="$.rollback", next="Notify wave started"))
     graph.add("Notify wave started", publish(targets, _wave_message("wave_started"), "Wave approval?"))
     graph.add("Wave approval?", Choice(
         choices=(ChoiceRule({"And": [eq("$.settings.approval", True), eq("$.settings.one_at_a_time", False)]},
@@ -353,11 +367,24 @@ def wave_definition(targets: Targets) -> JSON:
     for name in ("Deploy failed", "Bake failed", "Record failed"):
         _caught(graph, name, "Roll back batches")
     graph.add("Roll back batches", _batches_map(
-        targets, "rollback", "r{}", "$$.Execution.Name, $.batch", 1,
-        catch=(Catch(CATCH_ALL, "Notify wave failed", result_path="$.rollback_error"),), next="Notify wave failed",
+        targets, "rollback", "r{}", "$$.Execution.Name, $.batch", 1, result_path="$.rollback.batches",
+        catch=(Catch(CATCH_ALL, "Notify wave failed", result_path="$.rollback_error"),), next="Failed rollbacks",
+    ))
+    graph.add("Failed rollbacks", Pass(parameters={"cells.$": "$.rollback.batches[*][*]"}, result_path="$.rollback",
+                                       next="Any rollback failed?"))
+    graph.add("Any rollback failed?", Choice(
+        choices=(ChoiceRule({"Variable": "$.rollback.cells[0]", "IsPresent": True}, "Name failed rollbacks"),),
+        default="Notify wave failed",
+    ))
+    graph.add("Name failed rollbacks", Pass(
+        parameters={"error.$": "$.failure.error",
+                    "cause.$": "States.Format('{}; rollback failed or unanswered for cells {}: a person must act', "
+                               "$.failure.cause, $.rollback.cells)"},
+        result_path="$.failure", next="Notify wave failed",
     ))
     graph.add("Notify wave failed", publish(targets, _wave_message(
-        "wave_failed", **{"error.$": "$.failure.error", "cause.$": "$.failure.cause"},
+        "wave_failed", **{"error.$": "$.failure.error", "cause.$": "$.failure.cause",
+                          "rollback_failed.$": "$.rollback.cells"},
     ), "Wave failed"))
     graph.add("Wave failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     return graph.to_dict()
@@ -470,50 +497,116 @@ def _health_states(graph: Graph, healthy: str, *, bake_loop: bool, p: str = "") 
     return check
 
 
-def _deploy_cell(targets: Targets) -> Graph:
-    g = Graph(start_at="Read registry")
-    g.add("Read registry", _read_registry(targets, "Previous version known?"))
+def _read_facts(graph: Graph, targets: Targets, p: str, next_: str) -> str:
+    """The cell's declared facts (registry, owned by the cell stack) with notice defaults, in `$.facts`.
+
+    `$.facts.notification_channel.S` / `maintenance_window.S` are `none` when the cell file has none.
+    """
+    graph.add(f"{p}Read declared facts", Task(
+        resource=DDB_GET,
+        parameters={"TableName": targets.registry_table, "Key": _key(), "ConsistentRead": True},
+        result_path="$.declared", retry=retry("dynamodb"), next=f"{p}Notice defaults",
+    ))
+    graph.add(f"{p}Notice defaults", Pass(
+        result={key: {"S": "none"} for key in ("notification_channel", "maintenance_window")},
+        result_path="$.facts", next=f"{p}Facts declared?",
+    ))
+    graph.add(f"{p}Facts declared?", Choice(
+        choices=(ChoiceRule({"Variable": "$.declared.Item", "IsPresent": True}, f"{p}Merge declared facts"),),
+        default=next_,
+    ))
+    graph.add(f"{p}Merge declared facts", Pass(
+        parameters={"item.$": "States.JsonMerge($.facts, $.declared.Item, false)"},
+        result_path="$.facts", next=f"{p}Facts ready",
+    ))
+    graph.add(f"{p}Facts ready", Pass(parameters={"notification_channel.$": "$.facts.item.notification_channel",
+                                                  "maintenance_window.$": "$.facts.item.maintenance_window",
+                                                  "releases.$": "$.facts.item.releases"},
+                                      result_path="$.facts", next=next_))
+    return f"{p}Read declared facts"
+
+
+def _customer_message(event: str, **extra: Any) -> JSON:
+    """A notice for the cell's customer, addressed to the cell's own channel (the wave's when it has none)."""
+    return {
+        "event": event, "cell_id.$": "$.cell", "rollout.$": "$.rollout", "version.$": "$.version",
+        "wave.$": "$.settings.wave", "channel.$": "$.facts.notification_channel.S",
+        "window.$": "$.facts.maintenance_window.S", "channels.$": "$.settings.channels", **extra,
+    }
+
+
+def _previous_version(g: Graph, next_: str) -> None:
+    """`$.previous.version`: what the pipeline last deployed, else the release the cell declares.
+
+    Several declared releases give `declared` (roll back to the cell file); no registry item
+    gives `none` (nothing to roll back to; see `model.contract`).
+    """
     g.add("Previous version known?", Choice(
-        choices=(ChoiceRule({"Variable": "$.registry.Item.deployed_version.S", "IsPresent": True}, "Previous version"),),
+        choices=(ChoiceRule({"Variable": "$.registry.Item.deployed_version.S", "IsPresent": True}, "Previous version"),
+                 ChoiceRule({"Variable": "$.facts.releases.M", "IsPresent": True}, "Declared releases")),
         default="No previous version",
     ))
     g.add("Previous version", Pass(parameters={"version.$": "$.registry.Item.deployed_version.S"},
-                                   result_path="$.previous", next="Customer notice?"))
-    g.add("No previous version", Pass(result={"version": "none"}, result_path="$.previous", next="Customer notice?"))
-    g.add("Customer notice?", Choice(
-        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer"),), default="Cell approval?",
+                                   result_path="$.previous", next=next_))
+    g.add("Declared releases", Pass(parameters={"all.$": "$.facts.releases.M.*.S"}, result_path="$.previous",
+                                    next="Unique declared releases"))
+    g.add("Unique declared releases", Pass(parameters={"unique.$": "States.ArrayUnique($.previous.all)"},
+                                           result_path="$.previous", next="One declared release?"))
+    g.add("One declared release?", Choice(
+        choices=(ChoiceRule({"Variable": "$.previous.unique[1]", "IsPresent": True}, "Several declared releases"),),
+        default="Declared release",
     ))
-    g.add("Notify customer", publish(targets, {
-        "event": "customer_notice", "cell_id.$": "$.cell", "rollout.$": "$.rollout", "version.$": "$.version",
-        "wave.$": "$.settings.wave", "channels.$": "$.settings.channels",
-    }, "Cell approval?"))
+    g.add("Declared release", Pass(parameters={"version.$": "States.ArrayGetItem($.previous.unique, 0)"},
+                                   result_path="$.previous", next=next_))
+    g.add("Several declared releases", Pass(result={"version": DECLARED_RELEASES}, result_path="$.previous",
+                                            next=next_))
+    g.add("No previous version", Pass(result={"version": NO_RELEASE}, result_path="$.previous", next=next_))
+
+
+def _deploy_cell(targets: Targets) -> Graph:
+    g = Graph(start_at="Read registry")
+    g.add("Read registry", _read_registry(targets, "Read declared facts"))
+    _read_facts(g, targets, "", "Previous version known?")
+    _previous_version(g, "Cell approval?")
     g.add("Cell approval?", Choice(
         choices=(ChoiceRule({"And": [eq("$.settings.approval", True), eq("$.settings.one_at_a_time", True)]},
                             "Request cell approval"),),
-        default="Mark deploying",
+        default="Customer notice?",
     ))
     g.add("Request cell approval", Task(
         resource=SNS_WAIT,
         parameters={"TopicArn": targets.approvals_topic_arn, "Message": {
             "event": "approval_requested", "kind": "cell", "cell_id.$": "$.cell", "rollout.$": "$.rollout",
             "version.$": "$.version", "previous_version.$": "$.previous.version", "wave.$": "$.settings.wave",
-            "task_token.$": "$$.Task.Token",
+            "window.$": "$.facts.maintenance_window.S", "task_token.$": "$$.Task.Token",
         }},
         timeout_seconds_path="$.settings.approval_timeout_seconds",
         result_path=NULL,
         retry=retry("sns"),
         catch=(Catch(("States.Timeout",), "Approval timed out"), Catch(CATCH_ALL, "Approval rejected")),
-        next="Mark deploying",
+        next="Customer notice?",
     ))
     g.add("Approval timed out", Pass(
         parameters={"error": "ApprovalTimedOut", "cause.$": "States.Format('cell {}: approval timed out', $.cell)"},
-        result_path="$.failure", next="Cell failed",
+        result_path="$.failure", next="Cancellation notice?",
     ))
     g.add("Approval rejected", Pass(
         parameters={"error": "ApprovalRejected",
                     "cause.$": "States.Format('cell {}: approval rejected: {}', $.cell, $.error.Cause)"},
-        result_path="$.failure", next="Cell failed",
+        result_path="$.failure", next="Cancellation notice?",
     ))
+    g.add("Cancellation notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer of cancellation"),),
+        default="Cell failed",
+    ))
+    g.add("Notify customer of cancellation", publish(targets, _customer_message(
+        "customer_deploy_cancelled", **{"reason.$": "$.failure.cause"}), "Cell failed"))
+    # After the approval: a customer is never told of a deploy that a person then refuses.
+    g.add("Customer notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer"),), default="Mark deploying",
+    ))
+    g.add("Notify customer", publish(targets, _customer_message(
+        "customer_notice", **{"previous_version.$": "$.previous.version"}), "Mark deploying"))
     g.add("Mark deploying", _update(
         targets,
         "SET #status = :status, rollout_id = :rollout, target_version = :version, "
@@ -547,7 +640,12 @@ def _deploy_cell(targets: Targets) -> Graph:
     g.add("Start cell bake", Pass(result={"seconds": 0}, result_path="$.bake", next="Check alarms"))
     _health_states(g, "Mark released", bake_loop=True)
     g.add("Mark released", _update(targets, "SET #status = :status, updated_at = :at", _status(RolloutStatus.DEPLOYED),
-                                   "Deployed"))
+                                   "Completion notice?"))
+    g.add("Completion notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer of completion"),),
+        default="Deployed",
+    ))
+    g.add("Notify customer of completion", publish(targets, _customer_message("customer_deploy_completed"), "Deployed"))
     g.add("Cell failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     g.add("Deployed", Succeed())
     return g
@@ -569,6 +667,7 @@ def _record_cell(targets: Targets) -> Graph:
 
 
 def _rollback_cell(targets: Targets) -> Graph:
+    """Roll one cell back if this rollout touched it; output `[cell]` when the rollback failed, else `[]`."""
     item = "$.registry.Item"
     g = Graph(start_at="Rollback: read registry")
     g.add("Rollback: read registry", _read_registry(targets, "Touched by this rollout?"))
@@ -581,7 +680,7 @@ def _rollback_cell(targets: Targets) -> Graph:
                 for s in (RolloutStatus.DEPLOYING, RolloutStatus.BAKING, RolloutStatus.DEPLOYED)]},
     ]}
     g.add("Touched by this rollout?", Choice(choices=(ChoiceRule(touched, "Mark rolling back"),), default="Untouched"))
-    g.add("Untouched", Succeed())
+    g.add("Untouched", Pass(result=[], end=True))
     g.add("Mark rolling back", _update(targets, "SET #status = :status, updated_at = :at", _status(RolloutStatus.ROLLING_BACK),
                                        "Roll back"))
     g.add("Roll back", _deploy_request(
@@ -590,16 +689,25 @@ def _rollback_cell(targets: Targets) -> Graph:
     ))
     g.add("Mark rolled back", _update(
         targets, "SET #status = :status, deployed_version = :previous, updated_at = :at",
-        {**_status(RolloutStatus.ROLLED_BACK), ":previous": {"S.$": f"{item}.previous_version.S"}}, "Rolled back",
+        {**_status(RolloutStatus.ROLLED_BACK), ":previous": {"S.$": f"{item}.previous_version.S"}}, "Rollback notice?",
     ))
-    g.add("Rolled back", Succeed())
+    g.add("Rollback notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Rollback: Read declared facts"),),
+        default="Rolled back",
+    ))
+    _read_facts(g, targets, "Rollback: ", "Notify customer of rollback")
+    g.add("Notify customer of rollback", publish(targets, _customer_message(
+        "customer_rolled_back", **{"rolled_back_to.$": f"{item}.previous_version.S"}), "Rolled back"))
+    g.add("Rolled back", Pass(result=[], end=True))
     g.add("Mark rollback failed", _update(targets, "SET #status = :status, updated_at = :at",
                                           _status(RolloutStatus.ROLLBACK_FAILED), "Rollback not confirmed"))
-    g.add("Rollback not confirmed", Succeed())
+    g.add("Rollback not confirmed", Pass(parameters={"failed.$": "States.Array($.cell)"}, output_path="$.failed",
+                                         end=True))
     return g
 
 
-def _cells_map(processor: Graph, *, concurrency_path: str | None = None) -> Map:
+def _cells_map(processor: Graph, *, concurrency_path: str | None = None, result_path: str | None = None,
+               next_: str | None = None) -> Map:
     return Map(
         item_processor=processor,
         items_path="$.cells",
@@ -611,8 +719,9 @@ def _cells_map(processor: Graph, *, concurrency_path: str | None = None) -> Map:
         },
         max_concurrency_path=concurrency_path,
         max_concurrency=None if concurrency_path else 0,
-        result_path=NULL,
-        end=True,
+        result_path=result_path or NULL,
+        next=next_,
+        end=next_ is None,
     )
 
 
@@ -626,7 +735,9 @@ def batch_definition(targets: Targets) -> JSON:
     graph.add("Deploy cells", _cells_map(_deploy_cell(targets), concurrency_path="$.settings.max_concurrency"))
     graph.add("Check cells", _cells_map(_health_cell()))
     graph.add("Record cells", _cells_map(_record_cell(targets)))
-    graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency"))
+    graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency",
+                                            result_path="$.results", next_="Rollback outcome"))
+    graph.add("Rollback outcome", Pass(parameters={"rollback_failed.$": "$.results[*][*]"}, end=True))
     graph.add("Unknown mode", Fail(error="UnknownMode", cause="mode must be deploy, health, record or rollback"))
     return graph.to_dict()
 

@@ -2,7 +2,8 @@
 
 The EventBridge rule hands the event's `detail` to CodeBuild as environment variables; the
 buildspec checks them (a cell id by the cell-id pattern, never a reserved stack; a release
-by the semver pattern; the action), installs the pinned Pulumi CLI after checking its
+by the semver pattern, or `declared`: the cell file's own releases; `none` is refused, so a
+rollback with nothing to go back to fails and a person acts; the action), installs the pinned Pulumi CLI after checking its
 SHA-256, runs `pulumi up --stack <cell>` with the requested version and answers the task
 token with SendTaskSuccess (output built by `jq`) or SendTaskFailure. Every step runs in the
 build phase so that any failure, a refused input included, is answered at once. Any other
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.cells import CELL_ID, SEMVER
-from model.contract import CONFIG_NAMESPACE, CONTROL_PLANE_STACK, LANDING_ZONE_STACK, RELEASE_KEY
+from model.contract import CONFIG_NAMESPACE, CONTROL_PLANE_STACK, DECLARED_RELEASES, LANDING_ZONE_STACK, RELEASE_KEY
 
 # detail field -> environment variable of the build
 DETAIL_TO_ENV = {
@@ -68,7 +69,8 @@ def check_commands() -> list[str]:
         f"release_re={shlex.quote(bash_ere(SEMVER.pattern))}",
         _refuse('! [[ "$CELL_ID" =~ $cell_re ]]', "refused: CELL_ID is not a cell id"),
         f'case "$CELL_ID" in {reserved}) echo "refused: $CELL_ID is a reserved stack, not a cell" >&2; exit 1;; esac',
-        _refuse('! [[ "$RELEASE" =~ $release_re ]]', "refused: RELEASE is not a release version"),
+        _refuse(f'! [[ "$RELEASE" =~ $release_re ]] && [ "$RELEASE" != {DECLARED_RELEASES} ]',
+                "refused: RELEASE is not a release version"),
         _refuse('[ "$DEPLOY_ACTION" != deploy ] && [ "$DEPLOY_ACTION" != rollback ]',
                 "refused: DEPLOY_ACTION must be deploy or rollback"),
     ]
@@ -115,7 +117,8 @@ def buildspec(cli: PulumiCli | None = None) -> dict[str, Any]:
                     'export PATH="$HOME/.pulumi-cli/pulumi:$PWD/.venv/bin:$PATH"',
                     "python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt",
                     'pulumi stack select "$CELL_ID"',
-                    f'pulumi up --yes --skip-preview --stack "$CELL_ID" --config "{RELEASE_CONFIG_KEY}=$RELEASE"',
+                    f'if [ "$RELEASE" = {DECLARED_RELEASES} ]; then pulumi up --yes --skip-preview --stack "$CELL_ID"; '
+                    f'else pulumi up --yes --skip-preview --stack "$CELL_ID" --config "{RELEASE_CONFIG_KEY}=$RELEASE"; fi',
                 ],
             },
             "post_build": {"commands": [answer_command()]},

@@ -36,6 +36,7 @@ def polls(settings: dict[str, Any]) -> int:
 def deploy_events_per_cell(settings: dict[str, Any]) -> int:
     """Events one cell adds to its batch execution while deploying (and baking, one at a time)."""
     events = ITERATION + TASK + FLOW + FLOW  # read registry, previous-version choice + pass
+    events += TASK + 4 * FLOW + 3 * FLOW  # declared facts (read, defaults, choice, merge, ready); declared release
     events += FLOW + FLOW  # customer-notice choice, approval choice
     if settings["notify_customers"]:
         events += TASK
@@ -45,6 +46,7 @@ def deploy_events_per_cell(settings: dict[str, Any]) -> int:
     if settings["one_at_a_time"]:
         rounds = polls(settings)
         events += FLOW + rounds * (TASK + FLOW) + (rounds - 1) * (FLOW + FLOW) + TASK
+        events += FLOW + (TASK if settings["notify_customers"] else 0)  # completion notice
     return events + FLOW  # Succeed
 
 
