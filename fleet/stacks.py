@@ -125,7 +125,7 @@ def control_plane_program(inputs: FleetInputs) -> None:
         names=control_plane_names(region),
         account=account,
         repository=config.get("repository"),
-        log_retention_days=config.get_int("logRetentionDays") or 90,
+        log_retention_days=config.get_int("logRetentionDays") or 365,
         pulumi_cli=PulumiCli(sha256=config.get("pulumiCliSha256")),
     ))
     build_orchestrators(list(inputs.migrations), built.targets, built.names, built.log_group_arn)

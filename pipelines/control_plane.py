@@ -41,7 +41,7 @@ class ControlPlaneSettings:
     names: Targets  # names only; the account in it is a placeholder, ARNs come from `account`
     account: pulumi.Input[str]
     repository: str | None = None
-    log_retention_days: int = 90
+    log_retention_days: int = 365  # FSBP CloudWatch.16: at least a year
     pulumi_cli: deployer.PulumiCli = dataclasses.field(default_factory=deployer.PulumiCli)
 
 

@@ -221,6 +221,7 @@ def rollout_definition(plan: Plan, targets: Targets) -> JSON:
                 "rollout.$": "$$.Execution.Name",
                 "settings": _wave_settings(wave),
                 "batches.$": "$.current.plan.batches",
+                "openings.$": "$.current.plan.openings",
             },
             catch=(Catch(CATCH_ALL, "Wave: child failed?"),),
             next=after,
@@ -260,7 +261,17 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
     if mode == "rollback":
         collect = {"result_selector": {"failed.$": "$.Output.rollback_failed"}, "result_path": "$.outcome",
                    "output_path": "$.outcome.failed"}
-    processor = Graph(start_at=f"{mode} batch")
+    windows = {"openings.$": "$.batch_windows.list"} if mode == "deploy" else {}
+    processor = Graph(start_at="deploy: windows?" if mode == "deploy" else f"{mode} batch")
+    if mode == "deploy":
+        processor.add("deploy: windows?", Choice(
+            choices=(ChoiceRule({"Variable": "$.windows[0]", "IsPresent": True}, "deploy: batch windows"),),
+            default="deploy: no windows",
+        ))
+        processor.add("deploy: batch windows", Pass(parameters={"list.$": "States.ArrayGetItem($.windows, $.batch)"},
+                                                    result_path="$.batch_windows", next="deploy batch"))
+        processor.add("deploy: no windows", Pass(result={"list": []}, result_path="$.batch_windows",
+                                                 next="deploy batch"))
     processor.add(f"{mode} batch", start_child(
         targets, "batch", f"{{}}-{code}", name_args,
         {
@@ -270,6 +281,7 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
             "version.$": "$.version",
             "rollout.$": "$.rollout",
             "settings.$": "$.settings",
+            **windows,
         },
         catch=(Catch(CATCH_ALL, f"{mode}: child failed?"),),
         end=True,
@@ -286,6 +298,8 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
     }
     if mode == "health":
         selector["round.$"] = "$.bake.round"
+    if mode == "deploy":
+        selector["windows.$"] = "$.openings"
     return Map(
         item_processor=processor,
         items_path="$.batches",
@@ -563,8 +577,54 @@ def _previous_version(g: Graph, next_: str) -> None:
     g.add("No previous version", Pass(result={"version": NO_RELEASE}, result_path="$.previous", next=next_))
 
 
+def _window_states(g: Graph, next_: str) -> None:
+    """Wait for the cell's next maintenance-window opening (`pipelines.windows`) before deploying.
+
+    Openings whose latest start has passed are skipped; before an opening, the cell waits for
+    its start; with none left the cell fails (NoMaintenanceWindow) and the wave rolls back.
+    """
+    g.add("Window?", Choice(
+        choices=(ChoiceRule({"Variable": "$.mine.list[0]", "IsPresent": True}, "Window: first opening"),),
+        default=next_,
+    ))
+    g.add("Window: first opening", Pass(result={"i": 0}, result_path="$.window", next="Window: pick opening"))
+    g.add("Window: pick opening", Pass(
+        parameters={"i.$": "$.window.i", "n.$": "States.ArrayLength($.mine.list)", "now.$": "$$.State.EnteredTime",
+                    "opening.$": "States.ArrayGetItem($.mine.list, $.window.i)"},
+        result_path="$.window", next="Window: open?",
+    ))
+    g.add("Window: open?", Choice(
+        choices=(
+            ChoiceRule({"Variable": "$.window.now", "TimestampGreaterThanPath": "$.window.opening.latest_start"},
+                       "Window: too late"),
+            ChoiceRule({"Variable": "$.window.now", "TimestampLessThanPath": "$.window.opening.start"},
+                       "Window: wait for opening"),
+        ),
+        default=next_,
+    ))
+    g.add("Window: wait for opening", Wait(timestamp_path="$.window.opening.start", next=next_))
+    g.add("Window: too late", Pass(parameters={"i.$": "States.MathAdd($.window.i, 1)", "n.$": "$.window.n"},
+                                   result_path="$.window", next="Window: any left?"))
+    g.add("Window: any left?", Choice(
+        choices=(ChoiceRule({"Variable": "$.window.i", "NumericLessThanPath": "$.window.n"}, "Window: pick opening"),),
+        default="Window: none left",
+    ))
+    g.add("Window: none left", Pass(
+        parameters={"error": "NoMaintenanceWindow",
+                    "cause.$": "States.Format('cell {}: no maintenance-window opening left for {} ({})', "
+                               "$.cell, $.version, $.facts.maintenance_window.S)"},
+        result_path="$.failure", next="Cell failed",
+    ))
+
+
 def _deploy_cell(targets: Targets) -> Graph:
-    g = Graph(start_at="Read registry")
+    g = Graph(start_at="Windows in batch?")
+    g.add("Windows in batch?", Choice(
+        choices=(ChoiceRule({"Variable": "$.windows[0]", "IsPresent": True}, "Cell openings"),), default="No openings",
+    ))
+    g.add("Cell openings", Pass(parameters={"list.$": "States.ArrayGetItem($.windows, $.index)"}, result_path="$.mine",
+                                next="Read registry"))
+    g.add("No openings", Pass(result={"list": []}, result_path="$.mine", next="Read registry"))
     g.add("Read registry", _read_registry(targets, "Read declared facts"))
     _read_facts(g, targets, "", "Previous version known?")
     _previous_version(g, "Cell approval?")
@@ -603,10 +663,11 @@ def _deploy_cell(targets: Targets) -> Graph:
         "customer_deploy_cancelled", **{"reason.$": "$.failure.cause"}), "Cell failed"))
     # After the approval: a customer is never told of a deploy that a person then refuses.
     g.add("Customer notice?", Choice(
-        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer"),), default="Mark deploying",
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer"),), default="Window?",
     ))
     g.add("Notify customer", publish(targets, _customer_message(
-        "customer_notice", **{"previous_version.$": "$.previous.version"}), "Mark deploying"))
+        "customer_notice", **{"previous_version.$": "$.previous.version", "openings.$": "$.mine.list"}), "Window?"))
+    _window_states(g, "Mark deploying")
     g.add("Mark deploying", _update(
         targets,
         "SET #status = :status, rollout_id = :rollout, target_version = :version, "
@@ -707,7 +768,8 @@ def _rollback_cell(targets: Targets) -> Graph:
 
 
 def _cells_map(processor: Graph, *, concurrency_path: str | None = None, result_path: str | None = None,
-               next_: str | None = None) -> Map:
+               next_: str | None = None, windows: bool = False) -> Map:
+    openings = {"windows.$": "$.openings", "index.$": "$$.Map.Item.Index"} if windows else {}
     return Map(
         item_processor=processor,
         items_path="$.cells",
@@ -716,6 +778,7 @@ def _cells_map(processor: Graph, *, concurrency_path: str | None = None, result_
             "version.$": "$.version",
             "rollout.$": "$.rollout",
             "settings.$": "$.settings",
+            **openings,
         },
         max_concurrency_path=concurrency_path,
         max_concurrency=None if concurrency_path else 0,
@@ -732,7 +795,8 @@ def batch_definition(targets: Targets) -> JSON:
         choices=tuple(ChoiceRule(eq("$.mode", mode), state) for mode, state in modes.items()),
         default="Unknown mode",
     ))
-    graph.add("Deploy cells", _cells_map(_deploy_cell(targets), concurrency_path="$.settings.max_concurrency"))
+    graph.add("Deploy cells", _cells_map(_deploy_cell(targets), concurrency_path="$.settings.max_concurrency",
+                                         windows=True))
     graph.add("Check cells", _cells_map(_health_cell()))
     graph.add("Record cells", _cells_map(_record_cell(targets)))
     graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency",

@@ -38,6 +38,7 @@ def deploy_events_per_cell(settings: dict[str, Any]) -> int:
     events = ITERATION + TASK + FLOW + FLOW  # read registry, previous-version choice + pass
     events += TASK + 4 * FLOW + 3 * FLOW  # declared facts (read, defaults, choice, merge, ready); declared release
     events += FLOW + FLOW  # customer-notice choice, approval choice
+    events += 3 * FLOW  # the cell's window openings (choice, pass) and the window choice
     if settings["notify_customers"]:
         events += TASK
     if settings["approval"] and settings["one_at_a_time"]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -36,11 +37,13 @@ def plan(
     out: OutOption = None,
 ) -> None:
     """Print the rollout plan (waves, cells, schedule estimate) as a table, JSON or Mermaid."""
-    renderers = {"table": plan_table, "json": plan_json, "mermaid": plan_mermaid}
+    renderers: dict[str, Callable[..., str]] = {"table": plan_table, "json": plan_json, "mermaid": plan_mermaid}
     if output_format not in renderers:
         raise typer.BadParameter(f"--format must be one of {', '.join(renderers)}")
-    the_plan = _plan(root)
-    emit(renderers[output_format](the_plan), out)
+    fleet = load_fleet(root)
+    the_plan = load_plan(root, fleet)[1]
+    windows = {c.id: c.maintenance_window for c in fleet.cells if c.maintenance_window is not None}
+    emit(renderers[output_format](the_plan, windows=windows), out)
     stderr.print(f"{len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
 
 
@@ -98,8 +101,13 @@ def start(
     name: Annotated[str | None, typer.Option("--name", help="Execution name (default: version + time).")] = None,
     settings: Annotated[list[str] | None, typer.Option("--set", help="Override, e.g. bake_seconds=0.")] = None,
 ) -> None:
-    """Start a rollout of VERSION over the fleet's plan; prints the execution ARN."""
-    the_plan = _plan(root)
+    """Start a rollout of VERSION over the fleet's plan; prints the execution ARN.
+
+    Enterprise cells with a `maintenance_window` deploy only inside its next openings (from now).
+    """
+    fleet = load_fleet(root)
+    the_plan = load_plan(root, fleet)[1]
+    windows = rollouts.window_openings(fleet, the_plan, datetime.now(UTC))
     overrides = _overrides(settings or [])
     problem = rollouts.check_name(name) if name else None
     if problem:
@@ -110,7 +118,8 @@ def start(
 
             account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
             state_machine_arn = Targets(region=region, account=account).machine_arn("rollout")
-        arn = rollouts.start(the_plan, version, state_machine_arn, region=region, name=name, overrides=overrides)
+        arn = rollouts.start(the_plan, version, state_machine_arn, region=region, name=name, overrides=overrides,
+                             windows=windows)
     emit(arn + "\n", None)
     stderr.print(f"started rollout of {version}: {len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
 

@@ -199,7 +199,7 @@ def test_log_groups_and_topics_are_encrypted_and_expire(inventory: Inventory) ->
     groups = {r.name: r.inputs for r in inventory.of_type("aws:cloudwatch/logGroup:LogGroup")}
     for name in ("control-plane-pipeline-logs", "control-plane-deployer-logs"):
         assert groups[name]["kmsKeyId"] == key.state["arn"]
-        assert groups[name]["retentionInDays"] == 90
+        assert groups[name]["retentionInDays"] == 365
     for topic in inventory.of_type("aws:sns/topic:Topic"):  # SNS.1
         assert topic.inputs["kmsMasterKeyId"]
 

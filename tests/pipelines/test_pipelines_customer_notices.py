@@ -9,6 +9,7 @@ error and in the `wave_failed` notification.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Iterator
@@ -153,3 +154,69 @@ def test_a_failed_rollback_is_named_in_the_error_and_the_notification(env: em.Em
     marked = {c for c in smb if state[c]["status"] == "rollback_failed"}
     assert marked >= {stuck, silent}
     assert sorted(failed["rollback_failed"]) == sorted(marked)
+
+
+WINDOW_POLICY = """\
+waves:
+  - name: canary
+    select: {tier: canary}
+    bake: {min: 1m, max: 1m}
+  - name: enterprise
+    select: {cells: [enterprise-us-hipaa, enterprise-eu-standard, enterprise-*]}
+    bake: {min: 1m, max: 1m}
+    one_at_a_time: true
+    approval: true
+    notify_customers: true
+  - name: smb
+    select: {tier: smb}
+    bake: {min: 1m, max: 1m}
+    max_concurrency: 25
+"""
+
+
+def test_an_enterprise_cell_waits_for_its_maintenance_window(tmp_path: Path) -> None:
+    """Right after the canary: one cell's window opens ~40 s after the start; another's first opening
+    is already too late for the deploy estimate, so it skips it and waits for its second one."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.windows import Opening
+
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "rollout.yaml").write_text(WINDOW_POLICY, encoding="utf-8")
+    shutil.copytree(REPO_ROOT / "cells", tmp_path / "cells")
+    plan = wave_plan(tmp_path)
+    first, second = plan.waves[1].cells[:2]
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    with mock_aws(config=em.EXECUTE):
+        em.speed_up()
+        env = em.provision(plan)
+        em.register_cells(env, FLEET)
+        em.create_alarms(env, list(plan.cell_order))
+        now = datetime.now(UTC).replace(microsecond=0)
+        openings = {
+            first: [Opening(now + timedelta(seconds=40), now + timedelta(minutes=5))],
+            second: [Opening(now - timedelta(hours=1), now - timedelta(minutes=30)),
+                     Opening(now + timedelta(seconds=55), now + timedelta(minutes=5))],
+        }
+        driver = em.Driver(env)
+        result = driver.run(em.start(env, rollout_input(plan, VERSION, FAST, openings=openings)), timeout=150)
+        assert result["status"] == "SUCCEEDED", result
+        # The execution history shows each wait: the batch execution's Wait state ends at the opening.
+        sfn = env.client("stepfunctions")
+        waits = {}
+        for execution in sfn.list_executions(stateMachineArn=env.machines["batch"])["executions"]:
+            events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+            entered = [e for e in events if e.get("stateEnteredEventDetails", {}).get("name") == "Mark deploying"]
+            for event in events:
+                if event.get("stateExitedEventDetails", {}).get("name") == "Window: wait for opening":
+                    cell = json.loads(entered[0]["stateEnteredEventDetails"]["input"])["cell"]
+                    waits[cell] = event["timestamp"]
+    assert set(waits) == {first, second}
+    early = timedelta(seconds=1)  # moto's Wait on a timestamp may end up to ~0.1 s before it
+    assert waits[first] >= openings[first][0].start - early
+    assert waits[second] >= openings[second][1].start - early  # the passed opening was skipped, not used
+    sent = {r.body["cell_id"]: r.sent for r in driver.log if r.channel == "deploy"}
+    for cell, opening in ((first, openings[first][0]), (second, openings[second][1])):
+        assert sent[cell] >= (opening.start - early).timestamp() * 1000, cell  # the deploy waited for the opening
+        [notice] = [n for n in driver.notifications("customer_notice") if n["cell_id"] == cell]
+        assert notice["openings"] == [o.to_json() for o in openings[cell]]
