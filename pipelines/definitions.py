@@ -257,10 +257,10 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
     the Map fails with e.g. `DeployFailed` / `cell x: ...` rather than `States.TaskFailed`.
     A rollback iteration outputs the cells of its batch whose rollback failed or went unanswered.
     """
-    collect: dict[str, Any] = {}
+    collect: dict[str, Any] = {"end": True}
     if mode == "rollback":
         collect = {"result_selector": {"failed.$": "$.Output.rollback_failed"}, "result_path": "$.outcome",
-                   "output_path": "$.outcome.failed"}
+                   "next": "rollback: any failed?"}
     windows = {"openings.$": "$.batch_windows.list"} if mode == "deploy" else {}
     processor = Graph(start_at="deploy: windows?" if mode == "deploy" else f"{mode} batch")
     if mode == "deploy":
@@ -284,9 +284,15 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
             **windows,
         },
         catch=(Catch(CATCH_ALL, f"{mode}: child failed?"),),
-        end=True,
         **collect,
     ))
+    if mode == "rollback":  # `{failed: [cells]}` when some rollback failed, else `{}` (see `Failed rollbacks`)
+        processor.add("rollback: any failed?", Choice(
+            choices=(ChoiceRule({"Variable": "$.outcome.failed[0]", "IsPresent": True}, "rollback: failed cells"),),
+            default="rollback: none failed",
+        ))
+        processor.add("rollback: failed cells", Pass(parameters={"failed.$": "$.outcome.failed"}, end=True))
+        processor.add("rollback: none failed", Pass(result={}, end=True))
     normalise_child_failure(processor, mode, f"{mode} batch failed")
     processor.add(f"{mode} batch failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     selector = {
@@ -384,12 +390,16 @@ def wave_definition(targets: Targets) -> JSON:
         targets, "rollback", "r{}", "$$.Execution.Name, $.batch", 1, result_path="$.rollback.batches",
         catch=(Catch(CATCH_ALL, "Notify wave failed", result_path="$.rollback_error"),), next="Failed rollbacks",
     ))
-    graph.add("Failed rollbacks", Pass(parameters={"cells.$": "$.rollback.batches[*][*]"}, result_path="$.rollback",
-                                       next="Any rollback failed?"))
+    # Single-wildcard paths only: `$.a[*].b` matching nothing is `[]`, a nested wildcard would be an error.
+    graph.add("Failed rollbacks", Pass(parameters={"lists.$": "$.rollback.batches[*].failed"},
+                                       result_path="$.rollback", next="Any rollback failed?"))
     graph.add("Any rollback failed?", Choice(
-        choices=(ChoiceRule({"Variable": "$.rollback.cells[0]", "IsPresent": True}, "Name failed rollbacks"),),
-        default="Notify wave failed",
+        choices=(ChoiceRule({"Variable": "$.rollback.lists[0]", "IsPresent": True}, "Flatten failed rollbacks"),),
+        default="No rollback failed",
     ))
+    graph.add("No rollback failed", Pass(result={"cells": []}, result_path="$.rollback", next="Notify wave failed"))
+    graph.add("Flatten failed rollbacks", Pass(parameters={"cells.$": "$.rollback.lists[*][*]"},
+                                               result_path="$.rollback", next="Name failed rollbacks"))
     graph.add("Name failed rollbacks", Pass(
         parameters={"error.$": "$.failure.error",
                     "cause.$": "States.Format('{}; rollback failed or unanswered for cells {}: a person must act', "
@@ -728,7 +738,7 @@ def _record_cell(targets: Targets) -> Graph:
 
 
 def _rollback_cell(targets: Targets) -> Graph:
-    """Roll one cell back if this rollout touched it; output `[cell]` when the rollback failed, else `[]`."""
+    """Roll one cell back if this rollout touched it; output `{failed: cell}` when the rollback failed, else `{}`."""
     item = "$.registry.Item"
     g = Graph(start_at="Rollback: read registry")
     g.add("Rollback: read registry", _read_registry(targets, "Touched by this rollout?"))
@@ -741,7 +751,7 @@ def _rollback_cell(targets: Targets) -> Graph:
                 for s in (RolloutStatus.DEPLOYING, RolloutStatus.BAKING, RolloutStatus.DEPLOYED)]},
     ]}
     g.add("Touched by this rollout?", Choice(choices=(ChoiceRule(touched, "Mark rolling back"),), default="Untouched"))
-    g.add("Untouched", Pass(result=[], end=True))
+    g.add("Untouched", Pass(result={}, end=True))
     g.add("Mark rolling back", _update(targets, "SET #status = :status, updated_at = :at", _status(RolloutStatus.ROLLING_BACK),
                                        "Roll back"))
     g.add("Roll back", _deploy_request(
@@ -759,11 +769,10 @@ def _rollback_cell(targets: Targets) -> Graph:
     _read_facts(g, targets, "Rollback: ", "Notify customer of rollback")
     g.add("Notify customer of rollback", publish(targets, _customer_message(
         "customer_rolled_back", **{"rolled_back_to.$": f"{item}.previous_version.S"}), "Rolled back"))
-    g.add("Rolled back", Pass(result=[], end=True))
+    g.add("Rolled back", Pass(result={}, end=True))
     g.add("Mark rollback failed", _update(targets, "SET #status = :status, updated_at = :at",
                                           _status(RolloutStatus.ROLLBACK_FAILED), "Rollback not confirmed"))
-    g.add("Rollback not confirmed", Pass(parameters={"failed.$": "States.Array($.cell)"}, output_path="$.failed",
-                                         end=True))
+    g.add("Rollback not confirmed", Pass(parameters={"failed.$": "$.cell"}, end=True))
     return g
 
 
@@ -801,7 +810,7 @@ def batch_definition(targets: Targets) -> JSON:
     graph.add("Record cells", _cells_map(_record_cell(targets)))
     graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency",
                                             result_path="$.results", next_="Rollback outcome"))
-    graph.add("Rollback outcome", Pass(parameters={"rollback_failed.$": "$.results[*][*]"}, end=True))
+    graph.add("Rollback outcome", Pass(parameters={"rollback_failed.$": "$.results[*].failed"}, end=True))
     graph.add("Unknown mode", Fail(error="UnknownMode", cause="mode must be deploy, health, record or rollback"))
     return graph.to_dict()
 
