@@ -48,7 +48,7 @@ def count_states(definition: dict[str, Any]) -> int:
 def model(plan: Plan, overrides: dict[str, Any] | None, max_batch: int = history.MAX_BATCH) -> dict[str, Any]:
     """Predicted events per execution of a happy-path rollout: name -> events."""
     document = rollout_input(plan, "2.5.0", overrides, max_batch=max_batch)
-    predicted: dict[str, int] = {"rollout": history.rollout_events(len(plan.waves))}
+    predicted: dict[str, int] = {"rollout": history.rollout_events([len(w.cells) for w in plan.waves])}
     for i, (wave, settings) in enumerate(zip(document["waves"], wave_settings(plan, overrides), strict=True)):
         batches = wave["batches"]
         predicted[f"w{i}"] = history.wave_events(settings, len(batches))

@@ -10,10 +10,12 @@ from typing import Any
 
 import boto3
 
+from model.cells import Fleet
 from model.contract import CELL_KEY, DEFAULT_PREFIX, RolloutStatus, wave_execution_name
 from pipelines.inputs import rollout_input
 from pipelines.targets import Targets
 from pipelines.waves import Plan
+from pipelines.windows import Opening, openings
 
 # Child executions append up to 16 characters (`-w3-h48-26`) to the rollout's name; AWS allows 80.
 MAX_NAME = 64
@@ -35,10 +37,17 @@ def check_name(name: str) -> str | None:
     return None
 
 
+def window_openings(fleet: Fleet, plan: Plan, at: datetime) -> dict[str, list[Opening]]:
+    """Each windowed cell's next maintenance-window openings after `at` (the clock is read by the caller)."""
+    estimate = plan.policy.deploy_estimate
+    return {cell.id: openings(cell.maintenance_window, at, estimate)
+            for cell in fleet.cells if cell.maintenance_window is not None}
+
+
 def start(plan: Plan, version: str, state_machine_arn: str, *, region: str, name: str | None = None,
-          overrides: dict[str, Any] | None = None) -> str:
-    """Start the rollout machine with the plan in the input; return the execution ARN."""
-    document = rollout_input(plan, version, overrides)
+          overrides: dict[str, Any] | None = None, windows: dict[str, list[Opening]] | None = None) -> str:
+    """Start the rollout machine with the plan (and the cells' window openings) in the input; return the ARN."""
+    document = rollout_input(plan, version, overrides, openings=windows)
     sfn = boto3.client("stepfunctions", region_name=region)
     response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name or execution_name(version),
                                    input=json.dumps(document, sort_keys=True))

@@ -47,6 +47,7 @@ from modules.cell.component import Cell
 from observability.settings import ObservabilitySettings
 from observability.stack import build_observability
 from pipelines.control_plane import ControlPlaneSettings, build_control_plane
+from pipelines.deployer import PulumiCli
 from pipelines.targets import Targets
 
 Program = Callable[[], None]
@@ -131,7 +132,8 @@ def control_plane_program(inputs: FleetInputs) -> None:
         names=control_plane_names(region),
         account=account,
         repository=config.get("repository"),
-        log_retention_days=config.get_int("logRetentionDays") or 90,
+        log_retention_days=config.get_int("logRetentionDays") or 365,
+        pulumi_cli=PulumiCli(sha256=config.get("pulumiCliSha256")),
     ))
     build_orchestrators(list(inputs.migrations), built.targets, built.names, built.log_group_arn)
     build_observability(inputs.fleet, inputs.plan, ObservabilitySettings(region=region))  # issue 16

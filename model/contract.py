@@ -169,3 +169,8 @@ def argocd_application(cell_id: str) -> str:
 def release_revision(release: str) -> str:
     """The Git revision a cell's Application targets to run `release`."""
     return f"{RELEASE_TAG_PREFIX}{release}"
+# Rollout versions (pipeline <-> deployer contract)
+DECLARED_RELEASES = "declared"  # previous version of a cell whose services declare different releases:
+#   a deployer rolls back by `pulumi up` without the release override (the cell file's releases)
+NO_RELEASE = "none"  # previous version of a cell with no registry item (never built): nothing to roll
+#   back to; a deployer must refuse (SendTaskFailure), the cell is marked rollback_failed, a person acts

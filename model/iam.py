@@ -22,3 +22,27 @@ def assume_role_policy(service: str) -> str:
         },
         sort_keys=True,
     )
+
+
+def service_trust_policy(service: str, account: str, source_arns: list[str]) -> str:
+    """Trust policy for a service principal, only on behalf of this account's named resources.
+
+    `aws:SourceAccount` and `aws:SourceArn` (ArnLike, so a `*` suffix may cover a family of
+    resources) stop the confused deputy: another account's resource cannot make the service
+    assume this role.
+    """
+    return json.dumps(
+        {
+            "Version": POLICY_VERSION,
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnLike": {"aws:SourceArn": source_arns},
+                },
+            }],
+        },
+        sort_keys=True,
+    )

@@ -24,7 +24,7 @@ _DESERIALIZER = TypeDeserializer()
 def cell_facts(cell: Cell) -> dict[str, Any]:
     """What a cell stack records about itself: identity, and per service its API versions and release."""
     services = sorted(cell.services.items())
-    return {
+    facts: dict[str, Any] = {
         CELL_KEY: cell.id,
         "tier": cell.tier.value,
         "region": cell.region,
@@ -32,6 +32,11 @@ def cell_facts(cell: Cell) -> dict[str, Any]:
         "versions": {p.value: list(s.api_versions) for p, s in services},
         "releases": {p.value: s.release for p, s in services},
     }
+    # The customer's own channel and window: the pipeline's notices and waits read them here.
+    for key in ("notification_channel", "maintenance_window"):
+        if getattr(cell, key) is not None:
+            facts[key] = getattr(cell, key)
+    return facts
 
 
 def to_item(plain: Mapping[str, Any]) -> dict[str, Any]:

@@ -164,6 +164,7 @@ class Choice(State):
 class Wait(State):
     seconds_path: str | None = None
     seconds: int | None = None
+    timestamp_path: str | None = None
     next: str | None = None
     end: bool = False
 

@@ -1,7 +1,11 @@
 """The control-plane stack (`pulumi up --stack control-plane`): everything the pipeline talks to.
 
-State machines (logging + X-Ray tracing) with a role whose policy is derived from their own
-definitions; the deployment bus; SNS approvals and notifications topics; the DynamoDB cell
+State machines (error-level logging without execution data, so task tokens never reach the
+logs, + X-Ray tracing) with a role whose policy is derived from their own definitions and
+whose trust is limited to this account's machines; the deployment bus with a resource
+policy admitting only the pipeline's and the migration orchestrators' roles; SNS approvals
+and notifications topics (KMS); log groups encrypted with the stack's KMS key and kept for
+`log_retention_days`; the DynamoDB cell
 registry (written by the cell stacks) and the rollout-state table (written by the pipeline
 only), both with point-in-time recovery and encryption; and the reference deployer: an
 EventBridge rule on `CellDeployRequested` starting a CodeBuild project that runs
@@ -20,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from model.contract import CELL_KEY, DEPLOY_DETAIL_TYPE, EVENT_SOURCE, MACHINES
-from model.iam import assume_role_policy
+from model.iam import POLICY_VERSION, service_trust_policy
 from pipelines import deployer
 from pipelines.definitions import definitions
 from pipelines.iam import definitions_policy, observability_policy
@@ -37,7 +41,8 @@ class ControlPlaneSettings:
     names: Targets  # names only; the account in it is a placeholder, ARNs come from `account`
     account: pulumi.Input[str]
     repository: str | None = None
-    log_retention_days: int = 90
+    log_retention_days: int = 365  # FSBP CloudWatch.16: at least a year
+    pulumi_cli: deployer.PulumiCli = dataclasses.field(default_factory=deployer.PulumiCli)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPl
     targets_output = pulumi.Output.from_input(settings.account).apply(
         lambda account: dataclasses.replace(names, account=account))
 
+    account = pulumi.Output.from_input(settings.account)
     bus = aws.cloudwatch.EventBus(f"{NAME}-bus", name=names.event_bus)
     approvals = aws.sns.Topic(f"{NAME}-approvals", name=names.approvals_topic, kms_master_key_id="alias/aws/sns")
     notifications = aws.sns.Topic(f"{NAME}-notifications", name=names.notifications_topic,
@@ -66,11 +72,14 @@ def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPl
     registry = _cell_table(f"{NAME}-registry", names.registry_table)  # written by the cell stacks
     rollout_state = _cell_table(f"{NAME}-rollout-state", names.rollout_table)  # written by the pipeline only
     retention = settings.log_retention_days
+    key = _logs_key(names, account)
     logs = aws.cloudwatch.LogGroup(f"{NAME}-pipeline-logs", name=f"/aws/vendedlogs/states/{names.prefix}-pipeline",
-                                   retention_in_days=retention)
+                                   retention_in_days=retention, kms_key_id=key.arn)
 
     documents = targets_output.apply(lambda t: definitions(plan, t))
-    role = aws.iam.Role(f"{NAME}-pipeline-role", assume_role_policy=assume_role_policy("states.amazonaws.com"))
+    role = aws.iam.Role(f"{NAME}-pipeline-role", assume_role_policy=targets_output.apply(
+        lambda t: service_trust_policy("states.amazonaws.com", t.account, [t.machine_arn("*")])))
+    _bus_policy(bus, role, targets_output)
     channels = [bus, approvals, notifications, registry, rollout_state]
     policy = aws.iam.RolePolicy(
         f"{NAME}-pipeline-policy", role=role.id,
@@ -89,12 +98,12 @@ def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPl
             role_arn=role.arn,
             definition=documents.apply(functools.partial(_definition_text, kind)),
             logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
-                log_destination=logs.arn.apply(lambda arn: f"{arn}:*"), include_execution_data=True, level="ALL",
+                log_destination=logs.arn.apply(lambda arn: f"{arn}:*"), include_execution_data=False, level="ERROR",
             ),
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
             opts=pulumi.ResourceOptions(depends_on=[policy, observability, *machines.values()]),
         )
-    project = _deployer(names, bus, targets_output, settings.repository, retention)
+    project = _deployer(names, bus, targets_output, settings, key)
     pulumi.export("eventBus", bus.name)
     pulumi.export("approvalsTopicArn", approvals.arn)
     pulumi.export("notificationsTopicArn", notifications.arn)
@@ -120,12 +129,59 @@ def _cell_table(name: str, table_name: str) -> aws.dynamodb.Table:
     )
 
 
+MIGRATIONS_ROLE = f"{NAME}-migrations-role"  # migrations.deploy's orchestrator role (Pulumi adds a suffix)
+DEPLOY_RULE = "cell-deploy-requested"
+
+
+def _logs_key(names: Targets, account: pulumi.Output[str]) -> aws.kms.Key:
+    """The customer-managed key of the control plane's log groups (rotated; logs may use it for its groups only)."""
+    def policy(acct: str) -> str:
+        admin = ["kms:CancelKeyDeletion", "kms:DescribeKey", "kms:DisableKey", "kms:EnableKey",
+                 "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+                 "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+                 "kms:UpdateKeyDescription"]
+        use = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+               "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+        return json.dumps({"Version": POLICY_VERSION, "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"},
+             "Action": admin, "Resource": "*"},
+            {"Sid": "LogsEncrypt", "Effect": "Allow", "Principal": {"Service": f"logs.{names.region}.amazonaws.com"},
+             "Action": use, "Resource": "*",
+             "Condition": {"ArnLike": {
+                 "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{names.region}:{acct}:log-group:*"}}},
+        ]}, sort_keys=True)
+
+    return aws.kms.Key(f"{NAME}-logs-key", description="cellfleet control-plane log groups",
+                       enable_key_rotation=True, deletion_window_in_days=30, policy=account.apply(policy))
+
+
+def _bus_policy(bus: aws.cloudwatch.EventBus, role: aws.iam.Role, targets: pulumi.Output[Targets]) -> None:
+    """Only the pipeline's role and the migration orchestrators' role may put events on the bus."""
+    def policy(args: list[Any]) -> str:
+        role_arn, t = args
+        publishers = [role_arn, f"arn:{t.partition}:iam::{t.account}:role/{MIGRATIONS_ROLE}-*"]
+        return json.dumps({"Version": POLICY_VERSION, "Statement": [
+            {"Sid": "PipelinePublishes", "Effect": "Allow", "Principal": {"AWS": role_arn},
+             "Action": "events:PutEvents", "Resource": t.event_bus_arn},
+            {"Sid": "NobodyElsePublishes", "Effect": "Deny", "Principal": "*",
+             "Action": "events:PutEvents", "Resource": t.event_bus_arn,
+             "Condition": {"ArnNotLike": {"aws:PrincipalArn": publishers}}},
+        ]}, sort_keys=True)
+
+    aws.cloudwatch.EventBusPolicy(f"{NAME}-bus-policy", event_bus_name=bus.name,
+                                  policy=pulumi.Output.all(role.arn, targets).apply(policy))
+
+
 def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Output[Targets],
-              repository: str | None, retention: int) -> aws.codebuild.Project:
+              settings: ControlPlaneSettings, key: aws.kms.Key) -> aws.codebuild.Project:
     """EventBridge rule -> CodeBuild project running the buildspec in `pipelines.deployer`."""
-    logs = aws.cloudwatch.LogGroup(f"{NAME}-deployer-logs", name=f"/aws/codebuild/{names.prefix}-cell-deployer",
-                                   retention_in_days=retention)
-    build_role = aws.iam.Role(f"{NAME}-deployer-role", assume_role_policy=assume_role_policy("codebuild.amazonaws.com"))
+    project_name = f"{names.prefix}-cell-deployer"
+    logs = aws.cloudwatch.LogGroup(f"{NAME}-deployer-logs", name=f"/aws/codebuild/{project_name}",
+                                   retention_in_days=settings.log_retention_days, kms_key_id=key.arn)
+    build_role = aws.iam.Role(f"{NAME}-deployer-role", assume_role_policy=targets.apply(
+        lambda t: service_trust_policy("codebuild.amazonaws.com", t.account,
+                                       [f"arn:{t.partition}:codebuild:{t.region}:{t.account}:project/{project_name}"])))
+    repository = settings.repository
     machine_arns = targets.apply(lambda t: [t.machine_arn(kind) for kind in MACHINES])
     aws.iam.RolePolicy(
         f"{NAME}-deployer-policy", role=build_role.id,
@@ -144,7 +200,7 @@ def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Outp
     source: dict[str, Any] = {"type": "GITHUB", "location": repository} if repository else {"type": "NO_SOURCE"}
     project = aws.codebuild.Project(
         f"{NAME}-cell-deployer",
-        name=f"{names.prefix}-cell-deployer",
+        name=project_name,
         description="Runs `pulumi up --stack <cell>` for CellDeployRequested events and answers the task token",
         service_role=build_role.arn,
         build_timeout=60,
@@ -152,16 +208,18 @@ def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Outp
         environment=aws.codebuild.ProjectEnvironmentArgs(
             compute_type="BUILD_GENERAL1_SMALL", image="aws/codebuild/standard:7.0", type="LINUX_CONTAINER",
         ),
-        source=aws.codebuild.ProjectSourceArgs(buildspec=deployer.buildspec_text(), **source),
+        source=aws.codebuild.ProjectSourceArgs(buildspec=deployer.buildspec_text(settings.pulumi_cli), **source),
         logs_config=aws.codebuild.ProjectLogsConfigArgs(
             cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(group_name=logs.name),
         ),
     )
     rule = aws.cloudwatch.EventRule(
-        f"{NAME}-deploy-requested", event_bus_name=bus.name,
+        f"{NAME}-deploy-requested", name=DEPLOY_RULE, event_bus_name=bus.name,
         event_pattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [DEPLOY_DETAIL_TYPE]}, sort_keys=True),
     )
-    events_role = aws.iam.Role(f"{NAME}-deployer-events-role", assume_role_policy=assume_role_policy("events.amazonaws.com"))
+    events_role = aws.iam.Role(f"{NAME}-deployer-events-role", assume_role_policy=targets.apply(
+        lambda t: service_trust_policy("events.amazonaws.com", t.account,
+                                       [f"arn:{t.partition}:events:{t.region}:{t.account}:rule/{t.event_bus}/{DEPLOY_RULE}"])))
     aws.iam.RolePolicy(
         f"{NAME}-deployer-events-policy", role=events_role.id,
         policy=project.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [

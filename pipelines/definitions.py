@@ -1,8 +1,9 @@
 """The three state machines of a rollout, built with the typed ASL builder.
 
-* `rollout` (one per fleet): for each wave of the plan, in order, start the `wave` machine
-  with the wave's defaults merged with the execution input's `settings`; fail with the
-  wave's error and cause. Its size grows with the number of waves.
+* `rollout` (one per fleet): for each wave of the plan, in order, check the input's batches
+  against the plan's cells (a digest compiled in), then start the `wave` machine with the
+  policy's settings compiled in and only the overridable timings taken from the input's
+  `settings`; fail with the wave's error and cause. Its size grows with the number of waves.
 * `wave` (generic): notify; optional wave approval; deploy the wave's batches one after
   the other (each a `batch` child execution); bake while polling every cell's alarms at an
   interval; record; notify. On any failure: roll back the wave's touched cells, notify, fail.
@@ -18,7 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from model.contract import CELL_KEY, DEPLOY_DETAIL_TYPE, EVENT_SOURCE, RolloutStatus, alarm_prefix, wave_execution_name
+from model.contract import (
+    CELL_KEY,
+    DECLARED_RELEASES,
+    DEPLOY_DETAIL_TYPE,
+    EVENT_SOURCE,
+    NO_RELEASE,
+    RolloutStatus,
+    alarm_prefix,
+    wave_execution_name,
+)
 from pipelines.asl import (
     DDB_GET,
     DDB_UPDATE,
@@ -41,9 +51,10 @@ from pipelines.asl import (
     Task,
     Wait,
 )
-from pipelines.settings import wave_defaults
+from pipelines.plancheck import DIGEST_CHUNK, cells_digest
+from pipelines.settings import OVERRIDABLE, fixed_settings, overridable_defaults
 from pipelines.targets import Targets
-from pipelines.waves import Plan
+from pipelines.waves import Plan, Wave
 
 _THROTTLING = {
     "sns": ("SNS.ThrottledException", "SNS.ThrottlingException", "SNS.InternalErrorException"),
@@ -90,9 +101,8 @@ def start_child(targets: Targets, kind: str, name_format: str, name_args: str, p
             "Name.$": f"States.Format('{name_format}', {name_args})",
             "Input": {**payload, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
         },
-        result_path=NULL,
         retry=retry("states"),
-        **kw,
+        **{"result_path": NULL, **kw},
     )
 
 
@@ -138,6 +148,60 @@ CATCH_ALL = ("States.ALL",)
 # rollout
 
 
+def _check_wave_cells(graph: Graph, wave: Wave, timeout: int, next_: str) -> str:
+    """States checking that the input's batches of `wave` are exactly the plan's cells, in order.
+
+    The input carries the batches; the definition carries only a digest of the plan's cells
+    (`pipelines.plancheck`), so a batch naming `control-plane` or any cell of another wave is
+    refused before anything is deployed, and the definition does not grow with the fleet.
+    """
+    prefix = f"{wave.name}: "
+    graph.add(f"{prefix}settings", Pass(
+        parameters={"defaults": overridable_defaults(wave, timeout), "plan.$": f"States.ArrayGetItem($.waves, {wave.index})"},
+        result_path="$.current", next=f"{prefix}flatten cells",
+    ))
+    graph.add(f"{prefix}flatten cells", Pass(
+        parameters={"cells.$": "$.current.plan.batches[*][*]"}, result_path="$.check", next=f"{prefix}partition cells",
+    ))
+    graph.add(f"{prefix}partition cells", Pass(
+        parameters={"parts.$": f"States.ArrayPartition($.check.cells, {DIGEST_CHUNK})"},
+        result_path="$.check", next=f"{prefix}digest parts",
+    ))
+    digest_part = Graph(start_at=f"{prefix}digest part")
+    digest_part.add(f"{prefix}digest part", Pass(
+        parameters={"d.$": "States.Hash(States.JsonToString($.part), 'SHA-256')"}, end=True,
+    ))
+    graph.add(f"{prefix}digest parts", Map(
+        item_processor=digest_part, items_path="$.check.parts", item_selector={"part.$": "$$.Map.Item.Value"},
+        max_concurrency=1, result_path="$.check.parts", next=f"{prefix}digest cells",
+    ))
+    graph.add(f"{prefix}digest cells", Pass(
+        parameters={
+            "digest.$": "States.Hash(States.JsonToString($.check.parts), 'SHA-256')",
+            "name.$": "$.current.plan.name",
+            "settings.$": "States.JsonMerge($.current.defaults, $.settings, false)",
+        },
+        result_path="$.check", next=f"{prefix}plan's cells?",
+    ))
+    graph.add(f"{prefix}plan's cells?", Choice(
+        choices=(ChoiceRule({"And": [eq("$.check.digest", cells_digest(wave.cells)), eq("$.check.name", wave.name)]},
+                            next_),),
+        default=f"{prefix}not the plan",
+    ))
+    graph.add(f"{prefix}not the plan", Pass(
+        parameters={"error": "PlanMismatch",
+                    "cause": f"wave {wave.name}: the input's batches are not the plan's cells; nothing was deployed"},
+        result_path="$.failure", next="Rollout failed",
+    ))
+    return f"{prefix}settings"
+
+
+def _wave_settings(wave: Wave) -> JSON:
+    """The wave's settings: the policy's compiled in, only the `OVERRIDABLE` timings from the merged input."""
+    picked = {f"{key}.$": f"$.check.settings.{key}" for key in OVERRIDABLE}
+    return {**fixed_settings(wave), **picked}
+
+
 def rollout_definition(plan: Plan, targets: Targets) -> JSON:
     first = f"{plan.waves[0].name}: settings"
     graph = Graph(start_at="Settings given?", comment="cellfleet rollout: one wave execution per wave, in order")
@@ -149,18 +213,15 @@ def rollout_definition(plan: Plan, targets: Targets) -> JSON:
     timeout = int(plan.policy.deploy_timeout.total_seconds())
     for i, wave in enumerate(plan.waves):
         after = f"{plan.waves[i + 1].name}: settings" if i + 1 < len(plan.waves) else "Notify rollout succeeded"
-        graph.add(f"{wave.name}: settings", Pass(
-            parameters={"defaults": wave_defaults(wave, timeout), "plan.$": f"States.ArrayGetItem($.waves, {i})"},
-            result_path="$.current",
-            next=f"{wave.name}: run wave",
-        ))
+        _check_wave_cells(graph, wave, timeout, f"{wave.name}: run wave")
         graph.add(f"{wave.name}: run wave", start_child(
             targets, "wave", wave_execution_name("{}", i), "$$.Execution.Name",
             {
                 "version.$": "$.version",
                 "rollout.$": "$$.Execution.Name",
-                "settings.$": "States.JsonMerge($.current.defaults, $.settings, false)",
+                "settings": _wave_settings(wave),
                 "batches.$": "$.current.plan.batches",
+                "openings.$": "$.current.plan.openings",
             },
             catch=(Catch(CATCH_ALL, "Wave: child failed?"),),
             next=after,
@@ -194,8 +255,23 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
 
     A failed child is turned into the child's own error and cause inside the iteration, so
     the Map fails with e.g. `DeployFailed` / `cell x: ...` rather than `States.TaskFailed`.
+    A rollback iteration outputs the cells of its batch whose rollback failed or went unanswered.
     """
-    processor = Graph(start_at=f"{mode} batch")
+    collect: dict[str, Any] = {"end": True}
+    if mode == "rollback":
+        collect = {"result_selector": {"failed.$": "$.Output.rollback_failed"}, "result_path": "$.outcome",
+                   "next": "rollback: any failed?"}
+    windows = {"openings.$": "$.batch_windows.list"} if mode == "deploy" else {}
+    processor = Graph(start_at="deploy: windows?" if mode == "deploy" else f"{mode} batch")
+    if mode == "deploy":
+        processor.add("deploy: windows?", Choice(
+            choices=(ChoiceRule({"Variable": "$.windows[0]", "IsPresent": True}, "deploy: batch windows"),),
+            default="deploy: no windows",
+        ))
+        processor.add("deploy: batch windows", Pass(parameters={"list.$": "States.ArrayGetItem($.windows, $.batch)"},
+                                                    result_path="$.batch_windows", next="deploy batch"))
+        processor.add("deploy: no windows", Pass(result={"list": []}, result_path="$.batch_windows",
+                                                 next="deploy batch"))
     processor.add(f"{mode} batch", start_child(
         targets, "batch", f"{{}}-{code}", name_args,
         {
@@ -205,10 +281,18 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
             "version.$": "$.version",
             "rollout.$": "$.rollout",
             "settings.$": "$.settings",
+            **windows,
         },
         catch=(Catch(CATCH_ALL, f"{mode}: child failed?"),),
-        end=True,
+        **collect,
     ))
+    if mode == "rollback":  # `{failed: [cells]}` when some rollback failed, else `{}` (see `Failed rollbacks`)
+        processor.add("rollback: any failed?", Choice(
+            choices=(ChoiceRule({"Variable": "$.outcome.failed[0]", "IsPresent": True}, "rollback: failed cells"),),
+            default="rollback: none failed",
+        ))
+        processor.add("rollback: failed cells", Pass(parameters={"failed.$": "$.outcome.failed"}, end=True))
+        processor.add("rollback: none failed", Pass(result={}, end=True))
     normalise_child_failure(processor, mode, f"{mode} batch failed")
     processor.add(f"{mode} batch failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     selector = {
@@ -220,13 +304,14 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
     }
     if mode == "health":
         selector["round.$"] = "$.bake.round"
+    if mode == "deploy":
+        selector["windows.$"] = "$.openings"
     return Map(
         item_processor=processor,
         items_path="$.batches",
         item_selector=selector,
         max_concurrency=concurrency,
-        result_path=NULL,
-        **kw,
+        **{"result_path": NULL, **kw},
     )
 
 
@@ -238,7 +323,8 @@ def _caught(graph: Graph, name: str, next_: str) -> str:
 
 
 def wave_definition(targets: Targets) -> JSON:
-    graph = Graph(start_at="Notify wave started", comment="cellfleet wave: deploy batches, bake, record; roll back on failure")
+    graph = Graph(start_at="Nothing rolled back", comment="cellfleet wave: deploy batches, bake, record; roll back on failure")
+    graph.add("Nothing rolled back", Pass(result={"cells": []}, result_path="$.rollback", next="Notify wave started"))
     graph.add("Notify wave started", publish(targets, _wave_message("wave_started"), "Wave approval?"))
     graph.add("Wave approval?", Choice(
         choices=(ChoiceRule({"And": [eq("$.settings.approval", True), eq("$.settings.one_at_a_time", False)]},
@@ -301,11 +387,28 @@ def wave_definition(targets: Targets) -> JSON:
     for name in ("Deploy failed", "Bake failed", "Record failed"):
         _caught(graph, name, "Roll back batches")
     graph.add("Roll back batches", _batches_map(
-        targets, "rollback", "r{}", "$$.Execution.Name, $.batch", 1,
-        catch=(Catch(CATCH_ALL, "Notify wave failed", result_path="$.rollback_error"),), next="Notify wave failed",
+        targets, "rollback", "r{}", "$$.Execution.Name, $.batch", 1, result_path="$.rollback.batches",
+        catch=(Catch(CATCH_ALL, "Notify wave failed", result_path="$.rollback_error"),), next="Failed rollbacks",
+    ))
+    # Single-wildcard paths only: `$.a[*].b` matching nothing is `[]`, a nested wildcard would be an error.
+    graph.add("Failed rollbacks", Pass(parameters={"lists.$": "$.rollback.batches[*].failed"},
+                                       result_path="$.rollback", next="Any rollback failed?"))
+    graph.add("Any rollback failed?", Choice(
+        choices=(ChoiceRule({"Variable": "$.rollback.lists[0]", "IsPresent": True}, "Flatten failed rollbacks"),),
+        default="No rollback failed",
+    ))
+    graph.add("No rollback failed", Pass(result={"cells": []}, result_path="$.rollback", next="Notify wave failed"))
+    graph.add("Flatten failed rollbacks", Pass(parameters={"cells.$": "$.rollback.lists[*][*]"},
+                                               result_path="$.rollback", next="Name failed rollbacks"))
+    graph.add("Name failed rollbacks", Pass(
+        parameters={"error.$": "$.failure.error",
+                    "cause.$": "States.Format('{}; rollback failed or unanswered for cells {}: a person must act', "
+                               "$.failure.cause, $.rollback.cells)"},
+        result_path="$.failure", next="Notify wave failed",
     ))
     graph.add("Notify wave failed", publish(targets, _wave_message(
-        "wave_failed", **{"error.$": "$.failure.error", "cause.$": "$.failure.cause"},
+        "wave_failed", **{"error.$": "$.failure.error", "cause.$": "$.failure.cause",
+                          "rollback_failed.$": "$.rollback.cells"},
     ), "Wave failed"))
     graph.add("Wave failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     return graph.to_dict()
@@ -418,50 +521,163 @@ def _health_states(graph: Graph, healthy: str, *, bake_loop: bool, p: str = "") 
     return check
 
 
-def _deploy_cell(targets: Targets) -> Graph:
-    g = Graph(start_at="Read registry")
-    g.add("Read registry", _read_registry(targets, "Previous version known?"))
+def _read_facts(graph: Graph, targets: Targets, p: str, next_: str) -> str:
+    """The cell's declared facts (registry, owned by the cell stack) with notice defaults, in `$.facts`.
+
+    `$.facts.notification_channel.S` / `maintenance_window.S` are `none` when the cell file has none.
+    """
+    graph.add(f"{p}Read declared facts", Task(
+        resource=DDB_GET,
+        parameters={"TableName": targets.registry_table, "Key": _key(), "ConsistentRead": True},
+        result_path="$.declared", retry=retry("dynamodb"), next=f"{p}Notice defaults",
+    ))
+    graph.add(f"{p}Notice defaults", Pass(
+        result={key: {"S": "none"} for key in ("notification_channel", "maintenance_window")},
+        result_path="$.facts", next=f"{p}Facts declared?",
+    ))
+    graph.add(f"{p}Facts declared?", Choice(
+        choices=(ChoiceRule({"Variable": "$.declared.Item", "IsPresent": True}, f"{p}Merge declared facts"),),
+        default=next_,
+    ))
+    graph.add(f"{p}Merge declared facts", Pass(
+        parameters={"item.$": "States.JsonMerge($.facts, $.declared.Item, false)"},
+        result_path="$.facts", next=f"{p}Facts ready",
+    ))
+    graph.add(f"{p}Facts ready", Pass(parameters={"notification_channel.$": "$.facts.item.notification_channel",
+                                                  "maintenance_window.$": "$.facts.item.maintenance_window",
+                                                  "releases.$": "$.facts.item.releases"},
+                                      result_path="$.facts", next=next_))
+    return f"{p}Read declared facts"
+
+
+def _customer_message(event: str, **extra: Any) -> JSON:
+    """A notice for the cell's customer, addressed to the cell's own channel (the wave's when it has none)."""
+    return {
+        "event": event, "cell_id.$": "$.cell", "rollout.$": "$.rollout", "version.$": "$.version",
+        "wave.$": "$.settings.wave", "channel.$": "$.facts.notification_channel.S",
+        "window.$": "$.facts.maintenance_window.S", "channels.$": "$.settings.channels", **extra,
+    }
+
+
+def _previous_version(g: Graph, next_: str) -> None:
+    """`$.previous.version`: what the pipeline last deployed, else the release the cell declares.
+
+    Several declared releases give `declared` (roll back to the cell file); no registry item
+    gives `none` (nothing to roll back to; see `model.contract`).
+    """
     g.add("Previous version known?", Choice(
-        choices=(ChoiceRule({"Variable": "$.registry.Item.deployed_version.S", "IsPresent": True}, "Previous version"),),
+        choices=(ChoiceRule({"Variable": "$.registry.Item.deployed_version.S", "IsPresent": True}, "Previous version"),
+                 ChoiceRule({"Variable": "$.facts.releases.M", "IsPresent": True}, "Declared releases")),
         default="No previous version",
     ))
     g.add("Previous version", Pass(parameters={"version.$": "$.registry.Item.deployed_version.S"},
-                                   result_path="$.previous", next="Customer notice?"))
-    g.add("No previous version", Pass(result={"version": "none"}, result_path="$.previous", next="Customer notice?"))
-    g.add("Customer notice?", Choice(
-        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer"),), default="Cell approval?",
+                                   result_path="$.previous", next=next_))
+    g.add("Declared releases", Pass(parameters={"all.$": "$.facts.releases.M.*.S"}, result_path="$.previous",
+                                    next="Unique declared releases"))
+    g.add("Unique declared releases", Pass(parameters={"unique.$": "States.ArrayUnique($.previous.all)"},
+                                           result_path="$.previous", next="One declared release?"))
+    g.add("One declared release?", Choice(
+        choices=(ChoiceRule({"Variable": "$.previous.unique[1]", "IsPresent": True}, "Several declared releases"),),
+        default="Declared release",
     ))
-    g.add("Notify customer", publish(targets, {
-        "event": "customer_notice", "cell_id.$": "$.cell", "rollout.$": "$.rollout", "version.$": "$.version",
-        "wave.$": "$.settings.wave", "channels.$": "$.settings.channels",
-    }, "Cell approval?"))
+    g.add("Declared release", Pass(parameters={"version.$": "States.ArrayGetItem($.previous.unique, 0)"},
+                                   result_path="$.previous", next=next_))
+    g.add("Several declared releases", Pass(result={"version": DECLARED_RELEASES}, result_path="$.previous",
+                                            next=next_))
+    g.add("No previous version", Pass(result={"version": NO_RELEASE}, result_path="$.previous", next=next_))
+
+
+def _window_states(g: Graph, next_: str) -> None:
+    """Wait for the cell's next maintenance-window opening (`pipelines.windows`) before deploying.
+
+    Openings whose latest start has passed are skipped; before an opening, the cell waits for
+    its start; with none left the cell fails (NoMaintenanceWindow) and the wave rolls back.
+    """
+    g.add("Window?", Choice(
+        choices=(ChoiceRule({"Variable": "$.mine.list[0]", "IsPresent": True}, "Window: first opening"),),
+        default=next_,
+    ))
+    g.add("Window: first opening", Pass(result={"i": 0}, result_path="$.window", next="Window: pick opening"))
+    g.add("Window: pick opening", Pass(
+        parameters={"i.$": "$.window.i", "n.$": "States.ArrayLength($.mine.list)", "now.$": "$$.State.EnteredTime",
+                    "opening.$": "States.ArrayGetItem($.mine.list, $.window.i)"},
+        result_path="$.window", next="Window: open?",
+    ))
+    g.add("Window: open?", Choice(
+        choices=(
+            ChoiceRule({"Variable": "$.window.now", "TimestampGreaterThanPath": "$.window.opening.latest_start"},
+                       "Window: too late"),
+            ChoiceRule({"Variable": "$.window.now", "TimestampLessThanPath": "$.window.opening.start"},
+                       "Window: wait for opening"),
+        ),
+        default=next_,
+    ))
+    g.add("Window: wait for opening", Wait(timestamp_path="$.window.opening.start", next=next_))
+    g.add("Window: too late", Pass(parameters={"i.$": "States.MathAdd($.window.i, 1)", "n.$": "$.window.n"},
+                                   result_path="$.window", next="Window: any left?"))
+    g.add("Window: any left?", Choice(
+        choices=(ChoiceRule({"Variable": "$.window.i", "NumericLessThanPath": "$.window.n"}, "Window: pick opening"),),
+        default="Window: none left",
+    ))
+    g.add("Window: none left", Pass(
+        parameters={"error": "NoMaintenanceWindow",
+                    "cause.$": "States.Format('cell {}: no maintenance-window opening left for {} ({})', "
+                               "$.cell, $.version, $.facts.maintenance_window.S)"},
+        result_path="$.failure", next="Cell failed",
+    ))
+
+
+def _deploy_cell(targets: Targets) -> Graph:
+    g = Graph(start_at="Windows in batch?")
+    g.add("Windows in batch?", Choice(
+        choices=(ChoiceRule({"Variable": "$.windows[0]", "IsPresent": True}, "Cell openings"),), default="No openings",
+    ))
+    g.add("Cell openings", Pass(parameters={"list.$": "States.ArrayGetItem($.windows, $.index)"}, result_path="$.mine",
+                                next="Read registry"))
+    g.add("No openings", Pass(result={"list": []}, result_path="$.mine", next="Read registry"))
+    g.add("Read registry", _read_registry(targets, "Read declared facts"))
+    _read_facts(g, targets, "", "Previous version known?")
+    _previous_version(g, "Cell approval?")
     g.add("Cell approval?", Choice(
         choices=(ChoiceRule({"And": [eq("$.settings.approval", True), eq("$.settings.one_at_a_time", True)]},
                             "Request cell approval"),),
-        default="Mark deploying",
+        default="Customer notice?",
     ))
     g.add("Request cell approval", Task(
         resource=SNS_WAIT,
         parameters={"TopicArn": targets.approvals_topic_arn, "Message": {
             "event": "approval_requested", "kind": "cell", "cell_id.$": "$.cell", "rollout.$": "$.rollout",
             "version.$": "$.version", "previous_version.$": "$.previous.version", "wave.$": "$.settings.wave",
-            "task_token.$": "$$.Task.Token",
+            "window.$": "$.facts.maintenance_window.S", "task_token.$": "$$.Task.Token",
         }},
         timeout_seconds_path="$.settings.approval_timeout_seconds",
         result_path=NULL,
         retry=retry("sns"),
         catch=(Catch(("States.Timeout",), "Approval timed out"), Catch(CATCH_ALL, "Approval rejected")),
-        next="Mark deploying",
+        next="Customer notice?",
     ))
     g.add("Approval timed out", Pass(
         parameters={"error": "ApprovalTimedOut", "cause.$": "States.Format('cell {}: approval timed out', $.cell)"},
-        result_path="$.failure", next="Cell failed",
+        result_path="$.failure", next="Cancellation notice?",
     ))
     g.add("Approval rejected", Pass(
         parameters={"error": "ApprovalRejected",
                     "cause.$": "States.Format('cell {}: approval rejected: {}', $.cell, $.error.Cause)"},
-        result_path="$.failure", next="Cell failed",
+        result_path="$.failure", next="Cancellation notice?",
     ))
+    g.add("Cancellation notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer of cancellation"),),
+        default="Cell failed",
+    ))
+    g.add("Notify customer of cancellation", publish(targets, _customer_message(
+        "customer_deploy_cancelled", **{"reason.$": "$.failure.cause"}), "Cell failed"))
+    # After the approval: a customer is never told of a deploy that a person then refuses.
+    g.add("Customer notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer"),), default="Window?",
+    ))
+    g.add("Notify customer", publish(targets, _customer_message(
+        "customer_notice", **{"previous_version.$": "$.previous.version", "openings.$": "$.mine.list"}), "Window?"))
+    _window_states(g, "Mark deploying")
     g.add("Mark deploying", _update(
         targets,
         "SET #status = :status, rollout_id = :rollout, target_version = :version, "
@@ -495,7 +711,12 @@ def _deploy_cell(targets: Targets) -> Graph:
     g.add("Start cell bake", Pass(result={"seconds": 0}, result_path="$.bake", next="Check alarms"))
     _health_states(g, "Mark released", bake_loop=True)
     g.add("Mark released", _update(targets, "SET #status = :status, updated_at = :at", _status(RolloutStatus.DEPLOYED),
-                                   "Deployed"))
+                                   "Completion notice?"))
+    g.add("Completion notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Notify customer of completion"),),
+        default="Deployed",
+    ))
+    g.add("Notify customer of completion", publish(targets, _customer_message("customer_deploy_completed"), "Deployed"))
     g.add("Cell failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     g.add("Deployed", Succeed())
     return g
@@ -517,6 +738,7 @@ def _record_cell(targets: Targets) -> Graph:
 
 
 def _rollback_cell(targets: Targets) -> Graph:
+    """Roll one cell back if this rollout touched it; output `{failed: cell}` when the rollback failed, else `{}`."""
     item = "$.registry.Item"
     g = Graph(start_at="Rollback: read registry")
     g.add("Rollback: read registry", _read_registry(targets, "Touched by this rollout?"))
@@ -529,7 +751,7 @@ def _rollback_cell(targets: Targets) -> Graph:
                 for s in (RolloutStatus.DEPLOYING, RolloutStatus.BAKING, RolloutStatus.DEPLOYED)]},
     ]}
     g.add("Touched by this rollout?", Choice(choices=(ChoiceRule(touched, "Mark rolling back"),), default="Untouched"))
-    g.add("Untouched", Succeed())
+    g.add("Untouched", Pass(result={}, end=True))
     g.add("Mark rolling back", _update(targets, "SET #status = :status, updated_at = :at", _status(RolloutStatus.ROLLING_BACK),
                                        "Roll back"))
     g.add("Roll back", _deploy_request(
@@ -538,16 +760,25 @@ def _rollback_cell(targets: Targets) -> Graph:
     ))
     g.add("Mark rolled back", _update(
         targets, "SET #status = :status, deployed_version = :previous, updated_at = :at",
-        {**_status(RolloutStatus.ROLLED_BACK), ":previous": {"S.$": f"{item}.previous_version.S"}}, "Rolled back",
+        {**_status(RolloutStatus.ROLLED_BACK), ":previous": {"S.$": f"{item}.previous_version.S"}}, "Rollback notice?",
     ))
-    g.add("Rolled back", Succeed())
+    g.add("Rollback notice?", Choice(
+        choices=(ChoiceRule(eq("$.settings.notify_customers", True), "Rollback: Read declared facts"),),
+        default="Rolled back",
+    ))
+    _read_facts(g, targets, "Rollback: ", "Notify customer of rollback")
+    g.add("Notify customer of rollback", publish(targets, _customer_message(
+        "customer_rolled_back", **{"rolled_back_to.$": f"{item}.previous_version.S"}), "Rolled back"))
+    g.add("Rolled back", Pass(result={}, end=True))
     g.add("Mark rollback failed", _update(targets, "SET #status = :status, updated_at = :at",
                                           _status(RolloutStatus.ROLLBACK_FAILED), "Rollback not confirmed"))
-    g.add("Rollback not confirmed", Succeed())
+    g.add("Rollback not confirmed", Pass(parameters={"failed.$": "$.cell"}, end=True))
     return g
 
 
-def _cells_map(processor: Graph, *, concurrency_path: str | None = None) -> Map:
+def _cells_map(processor: Graph, *, concurrency_path: str | None = None, result_path: str | None = None,
+               next_: str | None = None, windows: bool = False) -> Map:
+    openings = {"windows.$": "$.openings", "index.$": "$$.Map.Item.Index"} if windows else {}
     return Map(
         item_processor=processor,
         items_path="$.cells",
@@ -556,11 +787,13 @@ def _cells_map(processor: Graph, *, concurrency_path: str | None = None) -> Map:
             "version.$": "$.version",
             "rollout.$": "$.rollout",
             "settings.$": "$.settings",
+            **openings,
         },
         max_concurrency_path=concurrency_path,
         max_concurrency=None if concurrency_path else 0,
-        result_path=NULL,
-        end=True,
+        result_path=result_path or NULL,
+        next=next_,
+        end=next_ is None,
     )
 
 
@@ -571,10 +804,13 @@ def batch_definition(targets: Targets) -> JSON:
         choices=tuple(ChoiceRule(eq("$.mode", mode), state) for mode, state in modes.items()),
         default="Unknown mode",
     ))
-    graph.add("Deploy cells", _cells_map(_deploy_cell(targets), concurrency_path="$.settings.max_concurrency"))
+    graph.add("Deploy cells", _cells_map(_deploy_cell(targets), concurrency_path="$.settings.max_concurrency",
+                                         windows=True))
     graph.add("Check cells", _cells_map(_health_cell()))
     graph.add("Record cells", _cells_map(_record_cell(targets)))
-    graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency"))
+    graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency",
+                                            result_path="$.results", next_="Rollback outcome"))
+    graph.add("Rollback outcome", Pass(parameters={"rollback_failed.$": "$.results[*].failed"}, end=True))
     graph.add("Unknown mode", Fail(error="UnknownMode", cause="mode must be deploy, health, record or rollback"))
     return graph.to_dict()
 

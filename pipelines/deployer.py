@@ -1,17 +1,24 @@
 """The reference deployer: a CodeBuild build per `CellDeployRequested` event.
 
 The EventBridge rule hands the event's `detail` to CodeBuild as environment variables; the
-buildspec runs `pulumi up --stack <cell>` with the requested version and answers the task
-token with SendTaskSuccess or SendTaskFailure. Any other deployer (ArgoCD hook, Lambda…)
-can replace it by honouring the same event and token contract.
+buildspec checks them (a cell id by the cell-id pattern, never a reserved stack; a release
+by the semver pattern, or `declared`: the cell file's own releases; `none` is refused, so a
+rollback with nothing to go back to fails and a person acts; the action), installs the pinned Pulumi CLI after checking its
+SHA-256, runs `pulumi up --stack <cell>` with the requested version and answers the task
+token with SendTaskSuccess (output built by `jq`) or SendTaskFailure. Every step runs in the
+build phase so that any failure, a refused input included, is answered at once. Any other
+deployer (ArgoCD hook, Lambda…) can replace it by honouring the same event and token contract.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
+from dataclasses import dataclass
 from typing import Any
 
-from model.contract import CONFIG_NAMESPACE, RELEASE_KEY
+from model.cells import CELL_ID, SEMVER
+from model.contract import CONFIG_NAMESPACE, CONTROL_PLANE_STACK, DECLARED_RELEASES, LANDING_ZONE_STACK, RELEASE_KEY
 
 # detail field -> environment variable of the build
 DETAIL_TO_ENV = {
@@ -24,45 +31,103 @@ DETAIL_TO_ENV = {
     "task_token": "TASK_TOKEN",
 }
 RELEASE_CONFIG_KEY = f"{CONFIG_NAMESPACE}:{RELEASE_KEY}"  # the cell program deploys this release
+RESERVED_STACKS = (CONTROL_PLANE_STACK, LANDING_ZONE_STACK)
+ACTIONS = ("deploy", "rollback")
+PULUMI_CLI_VERSION = "3.272.0"  # the CLI matching the pinned Python SDK (requirements.txt)
 
 
-def buildspec() -> dict[str, Any]:
-    """The CodeBuild buildspec (a dict; JSON is valid buildspec YAML)."""
-    answer = (
+@dataclass(frozen=True)
+class PulumiCli:
+    """The CLI release the deployer installs and the SHA-256 of its linux-x64 archive.
+
+    The checksum comes from the release's `pulumi-<version>-checksums.txt` (stack config
+    `cellfleet:pulumiCliSha256`); without one the deployer refuses to install anything.
+    """
+
+    version: str = PULUMI_CLI_VERSION
+    sha256: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://get.pulumi.com/releases/sdk/pulumi-v{self.version}-linux-x64.tar.gz"
+
+
+def bash_ere(pattern: str) -> str:
+    """A Python regex of ours as a bash `=~` extended regex (`\\d` -> `[0-9]`, `(?:` -> `(`)."""
+    return pattern.replace(r"\d", "[0-9]").replace("(?:", "(")
+
+
+def _refuse(condition: str, message: str) -> str:
+    return f"if {condition}; then echo {shlex.quote(message)} >&2; exit 1; fi"
+
+
+def check_commands() -> list[str]:
+    """Shell lines refusing a request whose cell, release or action is not what the contract allows."""
+    reserved = "|".join(RESERVED_STACKS)
+    return [
+        f"cell_re={shlex.quote(bash_ere(CELL_ID.pattern))}",
+        f"release_re={shlex.quote(bash_ere(SEMVER.pattern))}",
+        _refuse('! [[ "$CELL_ID" =~ $cell_re ]]', "refused: CELL_ID is not a cell id"),
+        f'case "$CELL_ID" in {reserved}) echo "refused: $CELL_ID is a reserved stack, not a cell" >&2; exit 1;; esac',
+        _refuse(f'! [[ "$RELEASE" =~ $release_re ]] && [ "$RELEASE" != {DECLARED_RELEASES} ]',
+                "refused: RELEASE is not a release version"),
+        _refuse('[ "$DEPLOY_ACTION" != deploy ] && [ "$DEPLOY_ACTION" != rollback ]',
+                "refused: DEPLOY_ACTION must be deploy or rollback"),
+    ]
+
+
+def install_commands(cli: PulumiCli) -> list[str]:
+    """Download the pinned CLI, check its SHA-256, unpack it (never `curl | sh`, never `latest`)."""
+    if cli.sha256 is None:
+        return [f"echo {shlex.quote('refused: no SHA-256 configured for the Pulumi CLI (cellfleet:pulumiCliSha256)')}"
+                " >&2; exit 1"]
+    return [
+        f"curl -fsSL --proto '=https' -o /tmp/pulumi.tgz {shlex.quote(cli.url)}",
+        f"echo {shlex.quote(f'{cli.sha256}  /tmp/pulumi.tgz')} | sha256sum -c -",
+        'mkdir -p "$HOME/.pulumi-cli" && tar -xzf /tmp/pulumi.tgz -C "$HOME/.pulumi-cli"',
+    ]
+
+
+def answer_command() -> str:
+    """SendTaskSuccess with a `jq`-built output, or SendTaskFailure naming the stack and build."""
+    output = ('jq -cn --arg cell "$CELL_ID" --arg release "$RELEASE" --arg build "$CODEBUILD_BUILD_ID" '
+              "'{cell_id: $cell, release: $release, build: $build}'")
+    return (
         'if [ "$CODEBUILD_BUILD_SUCCEEDING" = "1" ]; then '
-        'aws stepfunctions send-task-success --task-token "$TASK_TOKEN" '
-        '--task-output "{\\"cell_id\\":\\"$CELL_ID\\",\\"release\\":\\"$RELEASE\\",\\"build\\":\\"$CODEBUILD_BUILD_ID\\"}"; '
+        f'aws stepfunctions send-task-success --task-token "$TASK_TOKEN" --task-output "$({output})"; '
         "else "
         'aws stepfunctions send-task-failure --task-token "$TASK_TOKEN" --error PulumiUpFailed '
         '--cause "pulumi up --stack $CELL_ID ($DEPLOY_ACTION $RELEASE) failed in build $CODEBUILD_BUILD_ID"; '
         "fi"
     )
+
+
+def buildspec(cli: PulumiCli | None = None) -> dict[str, Any]:
+    """The CodeBuild buildspec (a dict; JSON is valid buildspec YAML)."""
+    cli = cli or PulumiCli()
     return {
         "version": 0.2,
         "env": {"shell": "bash"},
         "phases": {
-            "install": {
-                "commands": [
-                    "curl -fsSL https://get.pulumi.com | sh -s -- --version latest",
-                    'export PATH="$HOME/.pulumi/bin:$PATH"',
-                    "python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt",
-                ],
-            },
             "build": {
                 "on-failure": "CONTINUE",
                 "commands": [
-                    'export PATH="$HOME/.pulumi/bin:$PWD/.venv/bin:$PATH"',
+                    *check_commands(),
+                    *install_commands(cli),
+                    'export PATH="$HOME/.pulumi-cli/pulumi:$PWD/.venv/bin:$PATH"',
+                    "python3 -m venv .venv && .venv/bin/pip install -q -r requirements.txt",
                     'pulumi stack select "$CELL_ID"',
-                    f'pulumi up --yes --skip-preview --stack "$CELL_ID" --config "{RELEASE_CONFIG_KEY}=$RELEASE"',
+                    f'if [ "$RELEASE" = {DECLARED_RELEASES} ]; then pulumi up --yes --skip-preview --stack "$CELL_ID"; '
+                    f'else pulumi up --yes --skip-preview --stack "$CELL_ID" --config "{RELEASE_CONFIG_KEY}=$RELEASE"; fi',
                 ],
             },
-            "post_build": {"commands": [answer]},
+            "post_build": {"commands": [answer_command()]},
         },
     }
 
 
-def buildspec_text() -> str:
-    return json.dumps(buildspec(), sort_keys=True, indent=2)
+def buildspec_text(cli: PulumiCli | None = None) -> str:
+    return json.dumps(buildspec(cli), sort_keys=True, indent=2)
 
 
 def input_transformer() -> tuple[dict[str, str], str]:

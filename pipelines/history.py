@@ -10,7 +10,10 @@ along the happy path, and the benchmark checks it against moto's real histories.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
+
+from pipelines.plancheck import DIGEST_CHUNK
 
 HISTORY_QUOTA = 25_000
 BUDGET = 20_000  # headroom under the quota for retries and the failure path
@@ -33,7 +36,9 @@ def polls(settings: dict[str, Any]) -> int:
 def deploy_events_per_cell(settings: dict[str, Any]) -> int:
     """Events one cell adds to its batch execution while deploying (and baking, one at a time)."""
     events = ITERATION + TASK + FLOW + FLOW  # read registry, previous-version choice + pass
+    events += TASK + 4 * FLOW + 3 * FLOW  # declared facts (read, defaults, choice, merge, ready); declared release
     events += FLOW + FLOW  # customer-notice choice, approval choice
+    events += 3 * FLOW  # the cell's window openings (choice, pass) and the window choice
     if settings["notify_customers"]:
         events += TASK
     if settings["approval"] and settings["one_at_a_time"]:
@@ -42,6 +47,7 @@ def deploy_events_per_cell(settings: dict[str, Any]) -> int:
     if settings["one_at_a_time"]:
         rounds = polls(settings)
         events += FLOW + rounds * (TASK + FLOW) + (rounds - 1) * (FLOW + FLOW) + TASK
+        events += FLOW + (TASK if settings["notify_customers"] else 0)  # completion notice
     return events + FLOW  # Succeed
 
 
@@ -77,9 +83,14 @@ def wave_events(settings: dict[str, Any], batches: int) -> int:
     return events + TASK + FLOW  # notify, succeed
 
 
-def rollout_events(waves: int) -> int:
-    """Events of the rollout execution (settings given in the input, as `rollout start` does)."""
-    return EXECUTION + FLOW + waves * (FLOW + CALLBACK) + TASK + FLOW
+def rollout_events(wave_sizes: Sequence[int]) -> int:
+    """Events of the rollout execution (settings given in the input, as `rollout start` does).
+
+    Per wave: the plan check (four Pass states, a Choice, and a Map hashing one part per
+    `DIGEST_CHUNK` cells), then the wave child.
+    """
+    per_wave = [5 * FLOW + MAP + math.ceil(n / DIGEST_CHUNK) * (ITERATION + FLOW) + CALLBACK for n in wave_sizes]
+    return EXECUTION + FLOW + sum(per_wave) + TASK + FLOW
 
 
 def transitions(events: int) -> int:

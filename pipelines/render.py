@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -22,12 +23,14 @@ def _span(value: timedelta) -> str:
     return "".join(parts) or "0m"
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """The plan with its schedule estimate, as plain data."""
+def plan_document(plan: Plan, windows: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The plan with its schedule estimate (and each windowed cell's maintenance window), as plain data."""
+    windows = windows or {}
     waves = []
     for row in schedule(plan):
         wave = row.wave
         waves.append({
+            "windows": {c: windows[c] for c in wave.cells if c in windows},
             "index": wave.index,
             "name": wave.name,
             "cells": list(wave.cells),
@@ -42,11 +45,11 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return {"cells": len(plan.cell_order), "waves": waves}
 
 
-def plan_json(plan: Plan) -> str:
-    return dumps(plan_document(plan))
+def plan_json(plan: Plan, windows: Mapping[str, str] | None = None) -> str:
+    return dumps(plan_document(plan, windows))
 
 
-def plan_table(plan: Plan) -> str:
+def plan_table(plan: Plan, windows: Mapping[str, str] | None = None) -> str:
     """A fixed-width table: wave, cells, how, bake, earliest and latest completion."""
     header = ("#", "wave", "cells", "how", "bake", "done earliest", "done latest")
     rows = [header]
@@ -65,12 +68,21 @@ def plan_table(plan: Plan) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    listing = [f"{w.name}: {', '.join(w.cells)}" for w in plan.waves]
+    windows = windows or {}
+    listing = [f"{w.name}: {', '.join(f'{c} (window {windows[c]})' if c in windows else c for c in w.cells)}"
+               for w in plan.waves]
+    if windows:
+        listing.append("Windowed cells deploy only inside their window: a wave may end up to a week later.")
     return "\n".join([*lines, "", *listing]) + "\n"
 
 
-def plan_mermaid(plan: Plan, max_listed: int = 8) -> str:
-    """A left-to-right flowchart: one node per wave (cells listed, or counted when many)."""
+def plan_mermaid(plan: Plan, max_listed: int = 8, windows: Mapping[str, str] | None = None) -> str:
+    """A left-to-right flowchart: one node per wave (cells listed, or counted when many).
+
+    A one-at-a-time wave with approval is drawn cell by cell, each behind its own approval
+    (and window), as the pipeline runs it.
+    """
+    windows = windows or {}
     lines = ["flowchart LR", "  start([release])"]
     previous = "start"
     for row in schedule(plan):
@@ -80,6 +92,17 @@ def plan_mermaid(plan: Plan, max_listed: int = 8) -> str:
         shown = "<br/>".join(cells) if len(cells) <= max_listed else f"{len(cells)} cells"
         how = "one at a time" if wave.policy.one_at_a_time else f"parallel ≤ {wave.policy.max_concurrency}"
         bake = f"bake {format_duration(wave.policy.bake.min)}–{format_duration(wave.policy.bake.max)}"
+        link = f"  {previous} -->|healthy| " if previous != "start" else f"  {previous} --> "
+        if wave.policy.one_at_a_time and wave.policy.approval and len(cells) <= max_listed:
+            for j, cell in enumerate(cells):
+                gate, step = f"{node}a{j}", f"{node}c{j}"
+                window = f"<br/>window {windows[cell]}" if cell in windows else ""
+                lines.append(f"  {gate}{{{{approval}}}}")
+                lines.append(f'  {step}["{wave.name}: {cell}<br/>{bake}{window}"]')
+                lines.append(f"{link}{gate}")
+                lines.append(f"  {gate} --> {step}")
+                link, previous = f"  {step} -->|healthy| ", step
+            continue
         lines.append(f'  {node}["{wave.name}<br/>{how}, {bake}<br/>{shown}"]')
         label = "approval" if wave.policy.approval else "healthy"
         lines.append(f"  {previous} -->|{label}| {node}" if previous != "start" else f"  {previous} --> {node}")

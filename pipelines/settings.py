@@ -1,8 +1,10 @@
-"""Per-wave runtime settings: the policy's defaults, overridable from the execution input.
+"""Per-wave runtime settings: what the policy fixes, and the few timings the input may override.
 
-The rollout definition carries each wave's defaults; the execution input's `settings` object
-is merged over them (`States.JsonMerge`), so a test or an operator can run the same
-definition with 0-second bakes or longer timeouts without editing it.
+The rollout definition carries each wave's settings compiled from the policy. Only the
+`OVERRIDABLE` timings are read from the execution input's `settings` (merged over the
+wave's defaults, then picked key by key), so a test or an operator can run the same
+definition with 0-second bakes or longer timeouts; approval, customer notices, one at a
+time, concurrency and channels never come from the input.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ OVERRIDABLE = (
 )
 
 
-def wave_defaults(wave: Wave, deploy_timeout_seconds: int) -> dict[str, Any]:
-    """The settings a wave runs with unless the execution input overrides them."""
+def fixed_settings(wave: Wave) -> dict[str, Any]:
+    """The settings compiled into the definition from the policy: never taken from the input."""
     policy = wave.policy
     return {
         "wave": wave.name,
@@ -30,6 +32,13 @@ def wave_defaults(wave: Wave, deploy_timeout_seconds: int) -> dict[str, Any]:
         "approval": policy.approval,
         "notify_customers": policy.notify_customers,
         "channels": list(policy.notifications),
+    }
+
+
+def overridable_defaults(wave: Wave, deploy_timeout_seconds: int) -> dict[str, Any]:
+    """The `OVERRIDABLE` timings of a wave as the policy sets them."""
+    policy = wave.policy
+    return {
         "bake_seconds": int(policy.bake.max.total_seconds()),
         "health_check_interval_seconds": max(1, int(policy.health_check_interval.total_seconds())),
         "deploy_timeout_seconds": deploy_timeout_seconds,
@@ -37,9 +46,14 @@ def wave_defaults(wave: Wave, deploy_timeout_seconds: int) -> dict[str, Any]:
     }
 
 
+def wave_defaults(wave: Wave, deploy_timeout_seconds: int) -> dict[str, Any]:
+    """The settings a wave runs with unless the execution input overrides a timing."""
+    return {**fixed_settings(wave), **overridable_defaults(wave, deploy_timeout_seconds)}
+
+
 def effective(defaults: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """What `States.JsonMerge(defaults, overrides, false)` yields at run time."""
-    return {**defaults, **(overrides or {})}
+    """What the rollout machine hands a wave: the defaults with only the `OVERRIDABLE` keys replaced."""
+    return {**defaults, **{k: v for k, v in (overrides or {}).items() if k in OVERRIDABLE}}
 
 
 def check_overrides(overrides: dict[str, Any]) -> list[str]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -48,9 +49,12 @@ def plan(
     out: OutOption = None,
 ) -> None:
     """Print the rollout plan (waves, cells, schedule estimate) as a table, JSON or Mermaid."""
-    renderers = {PlanFormat.TABLE: plan_table, PlanFormat.JSON: plan_json, PlanFormat.MERMAID: plan_mermaid}
-    the_plan = _plan(root)
-    emit(renderers[output_format](the_plan), out)
+    renderers: dict[PlanFormat, Callable[..., str]] = {
+        PlanFormat.TABLE: plan_table, PlanFormat.JSON: plan_json, PlanFormat.MERMAID: plan_mermaid}
+    fleet = load_fleet(root)
+    the_plan = load_plan(root, fleet)[1]
+    windows = {c.id: c.maintenance_window for c in fleet.cells if c.maintenance_window is not None}
+    emit(renderers[output_format](the_plan, windows=windows), out)
     stderr.print(f"{len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells" + (f" -> {out}" if out else ""))
 
 
@@ -132,8 +136,13 @@ def start(
         list[str] | None, typer.Option("--set", help="Override KEY=SECONDS, e.g. bake_seconds=0.", callback=_overrides)
     ] = None,
 ) -> None:
-    """Start a rollout of VERSION over the fleet's plan; prints the execution ARN."""
-    the_plan = _plan(root)
+    """Start a rollout of VERSION over the fleet's plan; prints the execution ARN.
+
+    Enterprise cells with a `maintenance_window` deploy only inside its next openings (from now).
+    """
+    fleet = load_fleet(root)
+    the_plan = load_plan(root, fleet)[1]
+    windows = rollouts.window_openings(fleet, the_plan, datetime.now(UTC))
     overrides = {key.strip(): int(number) for key, _, number in (s.partition("=") for s in settings or [])}
     if state_machine_arn is not None:
         try:
@@ -146,7 +155,8 @@ def start(
 
             account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
             state_machine_arn = Targets(region=region, account=account).machine_arn("rollout")
-        arn = rollouts.start(the_plan, version, state_machine_arn, region=region, name=name, overrides=overrides)
+        arn = rollouts.start(the_plan, version, state_machine_arn, region=region, name=name, overrides=overrides,
+                             windows=windows)
     emit(arn + "\n", None)
     stderr.print(f"started rollout of {version}: {len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
 

@@ -54,8 +54,11 @@ def test_state_machines_log_and_trace(inventory: Inventory) -> None:
     for machine in found:
         assert machine.inputs["type"] == "STANDARD"
         assert machine.inputs["tracingConfiguration"] == {"enabled": True}
-        assert machine.inputs["loggingConfiguration"]["level"] == "ALL"
         assert machine.inputs["loggingConfiguration"]["logDestination"].endswith(":*")
+    for machine in inventory.of_type("aws:sfn/stateMachine:StateMachine"):
+        if machine.inputs["name"] in PIPELINE_MACHINES:  # task tokens travel in their states' data
+            assert machine.inputs["loggingConfiguration"]["level"] == "ERROR"
+            assert machine.inputs["loggingConfiguration"]["includeExecutionData"] is False
 
 
 def test_channels_of_the_contract_exist(inventory: Inventory) -> None:
@@ -154,3 +157,55 @@ def test_control_plane_stack_name_selects_this_program() -> None:
     inventory = run_program(program_for("control-plane", REPO_ROOT), stack="control-plane",
                             config={"cellfleet:account": ACCOUNT, "aws:region": REGION})
     assert len(inventory.of_type("aws:sfn/stateMachine:StateMachine")) == len(PIPELINE_MACHINES + MIGRATION_MACHINES)
+
+
+def test_only_the_pipelines_roles_may_put_events_on_the_bus(inventory: Inventory) -> None:
+    """EventBridge.3: the bus has a resource policy; a Deny keeps every other principal out."""
+    bus_policy = one(inventory, "aws:cloudwatch/eventBusPolicy:EventBusPolicy", "control-plane-bus-policy").inputs
+    assert bus_policy["eventBusName"] == TARGETS.event_bus
+    statements = {s["Sid"]: s for s in json.loads(bus_policy["policy"])["Statement"]}
+    role_arn = one(inventory, "aws:iam/role:Role", "control-plane-pipeline-role").state["arn"]
+    allow, deny = statements["PipelinePublishes"], statements["NobodyElsePublishes"]
+    assert (allow["Effect"], allow["Principal"], allow["Action"]) == ("Allow", {"AWS": role_arn}, "events:PutEvents")
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "events:PutEvents")
+    assert deny["Resource"] == allow["Resource"] == TARGETS.event_bus_arn
+    assert deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
+        role_arn, f"arn:aws:iam::{ACCOUNT}:role/control-plane-migrations-role-*"]
+
+
+@pytest.mark.parametrize(("role", "service", "source"), [
+    ("control-plane-pipeline-role", "states.amazonaws.com", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:cellfleet-*"),
+    ("control-plane-deployer-role", "codebuild.amazonaws.com",
+     f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/cellfleet-cell-deployer"),
+    ("control-plane-deployer-events-role", "events.amazonaws.com",
+     f"arn:aws:events:{REGION}:{ACCOUNT}:rule/cellfleet-deployments/cell-deploy-requested"),
+])
+def test_service_roles_trust_only_this_accounts_resources(inventory: Inventory, role: str, service: str,
+                                                          source: str) -> None:
+    [statement] = json.loads(one(inventory, "aws:iam/role:Role", role).inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": service}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                      "ArnLike": {"aws:SourceArn": [source]}}
+
+
+def test_log_groups_and_topics_are_encrypted_and_expire(inventory: Inventory) -> None:
+    key = one(inventory, "aws:kms/key:Key", "control-plane-logs-key")
+    assert key.inputs["enableKeyRotation"] is True
+    key_policy = json.loads(key.inputs["policy"])
+    assert not [a for s in key_policy["Statement"] for a in s["Action"] if "*" in a], "no wildcard actions"
+    [logs_use] = [s for s in key_policy["Statement"] if s["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}]
+    assert logs_use["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*")
+    groups = {r.name: r.inputs for r in inventory.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    for name in ("control-plane-pipeline-logs", "control-plane-deployer-logs"):
+        assert groups[name]["kmsKeyId"] == key.state["arn"]
+        assert groups[name]["retentionInDays"] == 365
+    for topic in inventory.of_type("aws:sns/topic:Topic"):  # SNS.1
+        assert topic.inputs["kmsMasterKeyId"]
+
+
+def test_deployer_installs_a_pinned_cli_and_refuses_without_a_checksum(inventory: Inventory) -> None:
+    project = one(inventory, "aws:codebuild/project:Project", "control-plane-cell-deployer").inputs
+    commands = " ".join(json.loads(project["source"]["buildspec"])["phases"]["build"]["commands"])
+    assert "get.pulumi.com |" not in commands and "latest" not in commands
+    assert "refused: no SHA-256 configured for the Pulumi CLI" in commands  # no checksum in this stack's config

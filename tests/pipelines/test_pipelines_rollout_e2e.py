@@ -86,13 +86,19 @@ def test_happy_path_deploys_in_plan_order_and_records_every_cell(env: em.Emulate
     answered = [r.at for r in driver.log if r.channel == "answered" and r.body["cell_id"] in smb1.cells]
     assert len(asked) == len(smb1.cells) > 1
     assert max(asked) < min(answered)
-    # Enterprise one at a time, each after its customer notice and its approval, in policy order.
+    # Enterprise one at a time, in policy order: approval, then the customer notice, the deploy, the completion.
     enterprise = PLAN.waves[-1]
     assert [d["cell_id"] for d in deploys if d["wave"] == enterprise.name] == list(enterprise.cells)
     for cell in enterprise.cells:
-        seen = sorted((r.sent, r.channel) for r in driver.log
+        seen = sorted((r.sent, r.channel, r.body.get("event", "")) for r in driver.log
                       if r.body.get("cell_id") == cell and r.channel != "answered")
-        assert [channel for _, channel in seen] == ["notification", "approval", "deploy"], (cell, seen)
+        assert [(channel, event) for _, channel, event in seen] == [
+            ("approval", "approval_requested"), ("notification", "customer_notice"), ("deploy", ""),
+            ("notification", "customer_deploy_completed")], (cell, seen)
+        declared = FLEET.cell(cell)
+        [notice] = [n for n in driver.notifications("customer_notice") if n["cell_id"] == cell]
+        assert (notice["channel"], notice["window"], notice["version"]) == (
+            declared.notification_channel or "none", declared.maintenance_window or "none", VERSION)
     # The registry ends with the new version everywhere, remembering the old one.
     registry = em.rollout_state(env)
     for cell in FLEET.ids:
@@ -276,6 +282,8 @@ def test_the_pipeline_never_writes_the_registry() -> None:
     from pipelines.targets import Targets
 
     targets = Targets()
-    tables = {task["Parameters"]["TableName"] for d in definitions(PLAN, targets).values() for task in tasks(d)
-              if task["Resource"].startswith("arn:aws:states:::dynamodb:")}
-    assert tables == {targets.rollout_table}
+    used = [(task["Resource"].rsplit(":", 1)[1], task["Parameters"]["TableName"])
+            for d in definitions(PLAN, targets).values() for task in tasks(d)
+            if task["Resource"].startswith("arn:aws:states:::dynamodb:")]
+    assert {table for call, table in used if call != "getItem"} == {targets.rollout_table}
+    assert {table for call, table in used if call == "getItem"} == {targets.rollout_table, targets.registry_table}

@@ -66,6 +66,7 @@ def apply() -> None:
     cls._normalise_response = normalise_response
     _patch_describe_alarms()
     _patch_send_task_failure()
+    _patch_timestamp_comparisons()
     _APPLIED["sfn"] = True
 
 
@@ -109,3 +110,29 @@ def _patch_describe_alarms() -> None:
     handler.describe_alarms = describe_alarms
     backend.get_alarms_by_alarm_name_prefix = lambda self, p: in_state(by_prefix(self, p))
     backend.get_alarms_by_alarm_names = lambda self, n: in_state(by_names(self, n))
+
+
+def _patch_timestamp_comparisons() -> None:
+    """Let Choice `Timestamp*` rules read RFC 3339 timestamps with fractions and offsets, as AWS does.
+
+    moto parses only `%Y-%m-%dT%H:%M:%SZ`, so its own `$$.State.EnteredTime`
+    (`2026-12-01T22:52:38.238823+00:00`) compares false with everything; AWS's
+    (`2026-12-01T22:52:38.238Z`) compares fine.
+    """
+    from datetime import UTC, datetime
+
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
+        is_operator,
+    )
+
+    def string_to_timestamp(string: str) -> datetime | None:
+        if not isinstance(string, str) or "T" not in string or not (string.endswith("Z") or "+" in string[10:]):
+            return None
+        try:
+            parsed = datetime.fromisoformat(string)
+        except ValueError:
+            return None
+        return parsed.astimezone(UTC)
+
+    cls: Any = is_operator.IsTimestamp
+    cls.string_to_timestamp = staticmethod(string_to_timestamp)
