@@ -46,7 +46,12 @@ def _fleet(tmp_path: Path, upgraded: tuple[str, ...] = ONLY_CANARY_AND_SMB_EU_1)
         path = root / "cells" / f"{cell}.yaml"
         text = path.read_text(encoding="utf-8")
         voice = "  voice: {release: 2.5.0}\n"
-        text = text.replace("services:\n", "services:\n" + voice) if "services:\n" in text else f"{text}services:\n{voice}"
+        if "  voice: {" in text:  # a cell that already sets something for voice (an image digest)
+            text = text.replace("  voice: {", "  voice: {release: 2.5.0, ")
+        elif "services:\n" in text:
+            text = text.replace("services:\n", "services:\n" + voice)
+        else:
+            text = f"{text}services:\n{voice}"
         path.write_text(text, encoding="utf-8")
     return root
 

@@ -44,6 +44,7 @@ def test_preview_json_is_the_inventory(capsys: pytest.CaptureFixture[str], monke
 
 
 def test_preview_table_lists_resources(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the table fits the terminal; give it a wide one
     code, out, _ = run_cli(["preview", "canary-us-internal", "--root", str(REPO_ROOT)], capsys, monkeypatch)
     assert code == 0
     assert "canary-us-internal-eks" in out

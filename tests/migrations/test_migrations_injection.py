@@ -168,8 +168,8 @@ def test_sample_manifest_names_the_cells_database() -> None:
 
 def test_invalid_date_is_located(fleet_root: Path) -> None:
     _edit(fleet_root, "start: 2025-01-15T10:00:00Z", "start: 2025-02-30T10:00:00Z")
-    assert _errors(fleet_root) == [f"{M}:{_line(fleet_root, 'start:')}: (file): invalid value: "
-                                   "day is out of range for month"]
+    assert _errors(fleet_root) == [f"{M}:{_line(fleet_root, 'start:')}: migration.start: '2025-02-30T10:00:00Z' is not a "
+                                   "valid date or time (day is out of range for month)"]
 
 
 @pytest.mark.parametrize(("wait", "message"), [("99999999999w", "'99999999999w' is too long a duration"),
