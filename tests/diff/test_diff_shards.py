@@ -101,7 +101,9 @@ def test_merged_shards_equal_the_unsharded_diff(changed_repo: Path, tmp_path: Pa
         assert render_json(merged) == render_json(whole)
 
     monkeypatch.setattr(sys, "argv", ["fleet", "diff", "merge", *map(str, paths), "--format", "json"])
-    main()
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 0
     assert json.loads(capsys.readouterr().out)["affected_stacks"] == list(whole.affected_stacks)
     monkeypatch.setattr(sys, "argv", ["fleet", "diff", "merge", str(paths[0]), str(paths[2])])
     with pytest.raises(SystemExit) as exc:
