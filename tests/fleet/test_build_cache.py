@@ -18,12 +18,13 @@ from fleet.preview import preview_cell
 from tests.support.synthetic import scaffold_repo
 
 REPO = Path(__file__).resolve().parents[2]
-CELLS = ["_defaults.yaml", "canary-us-internal.yaml", "smb-us-1.yaml", "enterprise-us-hipaa.yaml"]
+CELLS = ["_defaults.yaml", "canary-us-internal.yaml", "smb-us-1.yaml", "smb-eu-1.yaml",
+         "enterprise-us-hipaa.yaml"]
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fleet root with one sample cell of each tier (and the project's code)."""
+    """A fleet root with sample cells in every wave (and the project's code)."""
     repo = tmp_path_factory.mktemp("build-root")
     scaffold_repo(repo, REPO)
     (repo / "cells").mkdir()
@@ -38,7 +39,9 @@ def build(root: Path, out: Path, capsys: pytest.CaptureFixture[str], monkeypatch
           *extra: str) -> str:
     monkeypatch.setattr(sys, "argv", ["fleet", "build", "--root", str(root), "--out", str(out), "--at", "2026-06-01",
                                       "--jobs", "2", *extra])
-    main()
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 0
     return capsys.readouterr().err
 
 
@@ -49,7 +52,7 @@ def tree(out: Path) -> dict[str, bytes]:
 def test_rebuild_with_nothing_changed_runs_no_worker(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     first = build(root, tmp_path / "a", capsys, monkeypatch)
-    assert "ran 3 cell programs, 0 from cache" in first
+    assert "ran 4 cell programs, 0 from cache" in first
     assert (root / ".fleet-cache" / "inventories").is_dir()
 
     def no_worker(*args: Any, **kwargs: Any) -> Any:
@@ -57,7 +60,7 @@ def test_rebuild_with_nothing_changed_runs_no_worker(root: Path, tmp_path: Path,
 
     monkeypatch.setattr(subprocess, "Popen", no_worker)
     second = build(root, tmp_path / "b", capsys, monkeypatch)
-    assert "ran 0 cell programs, 3 from cache" in second
+    assert "ran 0 cell programs, 4 from cache" in second
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
 
 
@@ -65,7 +68,7 @@ def test_worker_inventories_are_the_in_process_bytes(root: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "build"
     err = build(root, out, capsys, monkeypatch, "--no-cache", "--cache-dir", str(tmp_path / "unused"))
-    assert "ran 3 cell programs" in err and not (tmp_path / "unused").exists()
+    assert "ran 4 cell programs" in err and not (tmp_path / "unused").exists()
     for cell in load_fleet(root).cells:
         expected = to_json(inventory_document(preview_cell(cell)))
         assert (out / "cells" / f"{cell.id}.json").read_text(encoding="utf-8") == expected
