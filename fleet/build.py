@@ -1,24 +1,31 @@
 """`fleet build`: every generated artefact of the fleet, as an explicit list of renderer calls.
 
 `render_documents` is pure (inputs and the day in, files out); `fleet diff` renders it at both
-revisions. The cell inventories come from the preview engine (`fleet.preview`).
+revisions. The cell inventories come from the diff's engine (`fleet.diff.cell_inventories`: worker
+processes over all cores, content-hash cache), converted to documents by `fleet.inventory`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 from activation.gate import declared_releases
 from activation.gate import gate as flags_gate
 from activation.render import FLAGS_FILE, render_flags
+from fleet.diff import cell_inventories
 from fleet.inputs import FleetInputs
+from fleet.inventory import cached_document, to_json
+from fleet.preview import inventory_path
 from gitops.tree import gitops_files
 from landing_zone.gateway import RENDERERS, render_all
 from landing_zone.lifecycle import Action, compile_edge
 from landing_zone.readiness import declared_support, gate
 from migrations.runbook import render_runbook
 from migrations.state import MigrationState
+from model.errors import InputError, InputErrors
 from model.jsonio import dumps
 from pipelines.render import pipeline_files
 from pipelines.targets import Targets
@@ -72,3 +79,26 @@ def render_documents(inputs: FleetInputs, at: date) -> Rendered:
     summary.append(f"gitops: {len(inputs.fleet.cells)} Applications, rendered manifests and a RollingSync ApplicationSet "
                    f"of {len(inputs.plan.waves)} steps; workloads delivered by {inputs.fleet.cells[0].delivery.value}")
     return Rendered(files=files, summary=summary)
+
+
+@dataclass(frozen=True)
+class Inventories:
+    """`build/cells/<id>.json` files, each cell's resource count, and how many programs had to run."""
+
+    files: dict[str, str]
+    counts: dict[str, int]
+    ran: int
+
+
+def build_inventories(root: Path, inputs: FleetInputs, cache: Path, *, jobs: int | None = None,
+                      done: Callable[[str], None] | None = None) -> Inventories:
+    """Every cell's inventory document under `root`, cached by content hash; a failing program is an input error."""
+    ids = list(inputs.fleet.ids)
+    cached, ran = cell_inventories(root, ids, cache, jobs=jobs, done=done)
+    failing = [InputError(f"cells/{cell}.yaml", 1, "program", str(cached[cell]["error"])) for cell in ids
+               if "error" in cached[cell]]
+    if failing:
+        raise InputErrors(failing)
+    documents = {cell: cached_document(cell, cached[cell]) for cell in ids}
+    return Inventories(files={inventory_path(cell): to_json(doc) for cell, doc in documents.items()},
+                       counts={cell: int(doc["resource_count"]) for cell, doc in documents.items()}, ran=ran)

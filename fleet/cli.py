@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fleet.commands import alerts, gateway, gitops, migrate, rollout, status
+from fleet.commands import alerts, diff, gateway, gitops, migrate, rollout, status
 from fleet.commands.flags import flags_app
 from fleet.inputs import load_fleet, load_inputs
 from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit, table_width
@@ -35,11 +35,6 @@ stderr = Console(stderr=True)
 
 class PreviewFormat(StrEnum):
     TABLE = "table"
-    JSON = "json"
-
-
-class DiffFormat(StrEnum):
-    MARKDOWN = "markdown"
     JSON = "json"
 
 
@@ -89,21 +84,31 @@ def build(
     out: Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)] = Path("build"),
     at: AtOption = None,
     root: RootOption = REPO_ROOT,
+    cache_dir: Annotated[Path | None, typer.Option(
+        "--cache-dir", help="Inventory cache (default: ROOT/.fleet-cache/inventories).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Run every cell program (cache neither read nor kept).")]
+    = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (default: all cores).")] = None,
 ) -> None:
     """Check every input, then write every generated artefact for day --at under --out and print a summary."""
-    when = day(at)
+    import tempfile
+
     from rich.progress import Progress
 
-    from fleet.build import render_documents
-    from fleet.preview import cell_inventories
+    from fleet.build import build_inventories, render_documents
+    from fleet.inventory_cache import DEFAULT_CACHE
 
+    when = day(at)
     inputs = load_inputs(root)
     rendered = render_documents(inputs, when)
-    with Progress(console=stderr, transient=True) as progress:
+    with tempfile.TemporaryDirectory(prefix="fleet-build-") as scratch, \
+            Progress(console=stderr, transient=True) as progress:
         task = progress.add_task("cell programs", total=len(inputs.fleet.cells))
-        inventories, counts = cell_inventories(inputs.fleet, lambda cell_id: progress.update(
+        cache = Path(scratch) if no_cache else (cache_dir or root / DEFAULT_CACHE)
+        built = build_inventories(root, inputs, cache, jobs=jobs, done=lambda cell_id: progress.update(
             task, advance=1, description=f"cell programs ({cell_id})"))
-    files = {**inventories, **rendered.files}
+    counts = built.counts
+    files = {**built.files, **rendered.files}
     _remove_stale(out, files)
     for relative, text in sorted(files.items()):
         target = out / relative
@@ -115,7 +120,8 @@ def build(
     for cell in inputs.fleet.cells:
         table.add_row(cell.id, cell.tier.value, cell.region, str(counts[cell.id]))
     stderr.print(table)
-    stderr.print(f"cells: {len(counts)} inventories, {sum(counts.values())} resources")
+    stderr.print(f"cells: {len(counts)} inventories, {sum(counts.values())} resources; "
+                 f"ran {built.ran} cell programs, {len(counts) - built.ran} from cache")
     for line in rendered.summary:
         stderr.print(line)
 
@@ -158,34 +164,6 @@ def preview(
 
 
 @app.command()
-def diff(
-    base: Annotated[str, typer.Option("--base", help="Git revision to compare against (e.g. origin/main).")],
-    head: Annotated[str | None, typer.Option("--head", help="Git revision to compare (default: the working tree).")] = None,
-    root: RootOption = REPO_ROOT,
-    output_format: Annotated[DiffFormat, typer.Option("--format", help="markdown (PR comment) or json (CI matrix).")]
-    = DiffFormat.MARKDOWN,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the document here instead of stdout.")] = None,
-    at: AtOption = None,
-    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Inventory cache (default: ROOT/.fleet-cache).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-run every cell at both revisions.")] = False,
-    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (default: all cores).")] = None,
-) -> None:
-    """Which cells and generated documents change between two revisions, offline, under Pulumi's mocks."""
-    from fleet.diff import run_diff
-    from fleet.diff_report import render_json, render_markdown
-    from fleet.inventory_cache import DEFAULT_CACHE
-
-    cache = None if no_cache else (cache_dir or root / DEFAULT_CACHE)
-    result = run_diff(root, base, head, cache=cache, jobs=jobs, at=day(at))
-    text = render_markdown(result) if output_format is DiffFormat.MARKDOWN else render_json(result)
-    emit(text, out)
-    stderr.print(
-        f"{len(result.stacks)} of {len(result.tiers)} cells change, {len(result.documents)} documents; "
-        f"ran {result.ran} cell programs, {result.cached} from cache" + (f" -> {out}" if out else "")
-    )
-
-
-@app.command()
 def stacks(root: RootOption = REPO_ROOT) -> None:
     """Every Pulumi stack of the fleet (reserved stacks, then cells) as a JSON list, for CI matrices."""
     from fleet.stacks import valid_stacks
@@ -203,6 +181,7 @@ app.command("status")(status.status)
 app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(flags_app, name="flags")
 app.add_typer(gitops.gitops_app, name="gitops")
+app.add_typer(diff.diff_app, name="diff")
 
 
 def main() -> None:

@@ -13,10 +13,12 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from fleet.diffing import StackDiff, diff_documents, diff_resources
 from fleet.files import yaml_files
@@ -73,22 +75,31 @@ def _chunks(items: list[str], parts: int) -> list[list[str]]:
     return [items[i::parts] for i in range(parts) if items[i::parts]]
 
 
-def _run_workers(commands: list[list[str]], workers: int) -> dict[str, str]:
-    """Run worker commands in parallel; return {cell: cache entry written} from their output."""
+def _run_workers(commands: list[list[str]], workers: int,
+                 done: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Run worker commands in parallel; return {cell: cache entry written}; `done(cell)` as each cell finishes."""
 
-    def run(cmd: list[str]) -> str:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"diff worker failed: {done.stderr.strip()[-2000:]}")
-        return done.stdout
+    def run(cmd: list[str]) -> dict[str, str]:
+        written: dict[str, str] = {}
+        with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=errors, text=True) as process:  # stderr to a file: no pipe to fill
+            for line in process.stdout or ():  # the worker prints one line per cell as it goes
+                cell, _, entry = line.rstrip("\n").partition("\t")
+                if entry:
+                    written[cell] = entry
+                    if done is not None:
+                        done(cell)
+            process.wait()
+            errors.seek(0)
+            error = errors.read()
+        if process.returncode != 0:
+            raise RuntimeError(f"diff worker failed: {error.strip()[-2000:]}")
+        return written
 
     written: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for output in pool.map(run, commands):
-            for line in output.splitlines():
-                cell, _, entry = line.partition("\t")
-                if entry:
-                    written[cell] = entry
+            written.update(output)
     return written
 
 
@@ -111,20 +122,41 @@ def _patch(path: str, old: str, new: str, limit: int = 200) -> str:
     return "\n".join(lines)
 
 
-def _fill(tree: Path, cells: list[str], cache: Path, docs: Path, workers: int,
-          at: date) -> tuple[dict[str, str | None], int]:
-    """Cache entries of `cells` at `tree`, running the programs that have none; also renders the docs."""
-    hashes = TreeHashes(tree, HARNESS)
+def _fill(tree: Path, cells: list[str], cache: Path, docs: Path | None, workers: int,
+          at: date, done: Callable[[str], None] | None = None) -> tuple[dict[str, str | None], int]:
+    """Cache entries of `cells` at `tree`, running the programs that have none; also renders the docs (unless None)."""
+    hashes = TreeHashes(tree, HARNESS, WORKER)
     entries = {c: lookup(cache, c, hashes) for c in cells}
     missing = [c for c, entry in entries.items() if entry is None]
     commands = [_worker(tree, "--cache", str(cache), "--cells", ",".join(chunk)) for chunk in _chunks(missing, workers)]
-    if not docs.exists():
+    if docs is not None and not docs.exists():
         if commands:
             commands[0] += ["--documents", str(docs), "--at", at.isoformat()]
         else:
             commands.append(_worker(tree, "--documents", str(docs), "--at", at.isoformat()))
-    entries.update(_run_workers(commands, workers))
+    if commands:
+        entries.update(_run_workers(commands, workers, done))
     return entries, len(missing)
+
+
+def cell_inventories(tree: Path, cells: list[str], cache: Path, *, jobs: int | None = None,
+                     done: Callable[[str], None] | None = None) -> tuple[dict[str, dict[str, Any]], int]:
+    """Each cell's inventory (the worker's JSON form) at `tree`, from the cache or run in worker processes.
+
+    The engine of `fleet build` and `fleet diff`; returns the inventories and how many programs ran.
+    `done(cell)` is called as each program that had to run finishes.
+    """
+    entries, ran = _fill(tree, cells, cache, None, jobs or os.cpu_count() or 1, date.min, done)
+    out: dict[str, dict[str, Any]] = {}
+    for cell in cells:
+        entry = entries.get(cell)
+        if entry is None:
+            raise InputErrors([InputError(f"cells/{cell}.yaml", 1, "build", "no inventory produced")])
+        out[cell] = load_inventory(cache, cell, entry)
+    return out, ran
+
+
+Selection = Callable[[Mapping[str, str], Sequence[str]], set[str]]
 
 
 def run_diff(
@@ -135,11 +167,14 @@ def run_diff(
     cache: Path | None = None,
     jobs: int | None = None,
     at: date,
+    only: Selection | None = None,
+    documents: bool = True,
 ) -> DiffResult:
     """Diff every cell and generated document (rendered for day `at`) between `base` and `head` (None: the working tree).
 
     Head runs first, so a base cell whose inputs are the same as at head is then a cache hit:
-    a cold cache costs one run per unchanged cell, not two.
+    a cold cache costs one run per unchanged cell, not two. `only(head tiers, base cells)`
+    picks the cells to diff (a shard's share, `fleet.shards`); `documents=False` skips them.
     """
     workers = jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="fleet-diff-") as scratch:
@@ -148,12 +183,16 @@ def run_diff(
             head_fleet = load_fleet(head_tree)  # an invalid head is an input error, not a diff
             _, head_plan = load_plan(head_tree, head_fleet)
             head_cells, base_cells = list(head_fleet.ids), _cell_ids(base_tree)
-            docs = {"base": documents_entry(cache_dir, base_tree, at), "head": documents_entry(cache_dir, head_tree, at)}
-            head_entries, ran_head = _fill(head_tree, head_cells, cache_dir, docs["head"], workers, at)
-            base_entries, ran_base = _fill(base_tree, base_cells, cache_dir, docs["base"], workers, at)
+            tiers = {c.id: c.tier.value for c in head_fleet.cells}
+            mine = only(tiers, base_cells) if only is not None else set(head_cells) | set(base_cells)
+            run_head, run_base = [c for c in head_cells if c in mine], [c for c in base_cells if c in mine]
+            docs = ({"base": documents_entry(cache_dir, base_tree, at), "head": documents_entry(cache_dir, head_tree, at)}
+                    if documents else {})
+            head_entries, ran_head = _fill(head_tree, run_head, cache_dir, docs.get("head"), workers, at)
+            base_entries, ran_base = _fill(base_tree, run_base, cache_dir, docs.get("base"), workers, at)
             stacks, unchanged = _diff_cells(cache_dir, {"base": base_entries, "head": head_entries})
-            docs_base, docs_head = _documents(docs["base"]), _documents(docs["head"])
-            documents = tuple(
+            docs_base, docs_head = (_documents(docs["base"]), _documents(docs["head"])) if documents else ({}, {})
+            changes = tuple(
                 DocumentChange(path, status, _patch(path, docs_base.get(path, ""), docs_head.get(path, "")))
                 for path, status in diff_documents(docs_base, docs_head).items()
             )
@@ -168,13 +207,13 @@ def run_diff(
         head=head or "working tree",
         stacks=stacks,
         unchanged=unchanged,
-        documents=documents,
-        tiers={c.id: c.tier.value for c in head_fleet.cells},
+        documents=changes,
+        tiers=tiers,
         waves=waves,
         added_cells=tuple(sorted(set(head_cells) - set(base_cells))),
         removed_cells=tuple(sorted(set(base_cells) - set(head_cells))),
         ran=ran,
-        cached=len(base_cells) + len(head_cells) - ran,
+        cached=len(run_base) + len(run_head) - ran,
         notes=notes,
     )
 

@@ -57,7 +57,9 @@ class Dependencies:
             for path in (tree / folder).rglob("*"):
                 if path.is_file() and "__pycache__" not in path.parts:
                     self.code.add(path.relative_to(tree).as_posix())
-        self.hashes: dict[str, str] = {"<harness>": sha256_file(Path(harness)), "<python>": sys.version}
+        # As `fleet.inventory_cache.harness_digest` (not importable here: the tree's own packages are).
+        digest = hashlib.sha256(Path(harness).read_bytes() + b"\0" + Path(__file__).read_bytes()).hexdigest()
+        self.hashes: dict[str, str] = {"<harness>": digest, "<python>": sys.version}
 
     def _imported(self) -> None:
         for name, module in list(sys.modules.items()):
@@ -98,7 +100,9 @@ def to_json(inventory: Any) -> dict[str, Any]:
                 "urn": r.urn,
                 "type": r.type,
                 "name": r.name,
+                "parent": r.parent,
                 "parent_key": key(r.parent),
+                "provider": r.provider,
                 "protect": r.protect,
                 "inputs": r.inputs,
                 "replace_on_changes": list(r.replace_on_changes),

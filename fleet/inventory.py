@@ -7,9 +7,10 @@ Pulumi carried as floats but are whole print as integers. Same program, same byt
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from fleet.mocking import Inventory, Registered
+from fleet.mocking import Inventory
 from model.jsonio import dumps
 
 # Properties worth a glance in the table view, per resource type (the JSON has all inputs).
@@ -49,26 +50,38 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def resource_entry(resource: Registered) -> dict[str, Any]:
+def resource_entry(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """One resource of the document, from its recorded fields (type, name, parent, provider, protect, inputs)."""
     return {
-        "type": resource.type,
-        "name": resource.name,
-        "parent": _name_of(resource.parent),
-        "provider": _name_of(resource.provider),
-        "protect": resource.protect,
-        "properties": _whole(resource.inputs),
+        "type": resource["type"],
+        "name": resource["name"],
+        "parent": _name_of(resource["parent"]),
+        "provider": _name_of(resource["provider"]),
+        "protect": resource["protect"],
+        "properties": _whole(resource["inputs"]),
+    }
+
+
+def cached_document(stack: str, cached: Mapping[str, Any]) -> dict[str, Any]:
+    """The document of an inventory in the cache's JSON form (`fleet/diff_worker.py` `to_json`).
+
+    The one conversion from that form: `inventory_document` goes through it too, so a cell's
+    document is the same bytes whether its program ran in this process or in a worker.
+    """
+    resources = sorted((resource_entry(r) for r in cached["resources"]), key=lambda e: (e["type"], e["name"]))
+    return {
+        "stack": stack,
+        "resource_count": len(resources),
+        "resources": resources,
+        "outputs": _whole(cached["outputs"]),
     }
 
 
 def inventory_document(inventory: Inventory) -> dict[str, Any]:
     """The inventory as plain data: stack, resource count, resources by (type, name), outputs."""
-    resources = sorted((resource_entry(r) for r in inventory.resources), key=lambda e: (e["type"], e["name"]))
-    return {
-        "stack": inventory.stack,
-        "resource_count": len(resources),
-        "resources": resources,
-        "outputs": _whole(inventory.outputs),
-    }
+    recorded = [{"type": r.type, "name": r.name, "parent": r.parent, "provider": r.provider, "protect": r.protect,
+                 "inputs": r.inputs} for r in inventory.resources]
+    return cached_document(inventory.stack, {"resources": recorded, "outputs": inventory.outputs})
 
 
 def to_json(document: Any) -> str:

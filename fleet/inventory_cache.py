@@ -23,17 +23,24 @@ _NOT_INPUTS = {".git", "__pycache__", ".fleet-cache", ".venv", "node_modules", "
                ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
 
 
+def harness_digest(harness: Path, worker: Path) -> str:
+    """The `<harness>` entry of every cache entry: the mock harness and the worker that wrote it."""
+    return hashlib.sha256(harness.read_bytes() + b"\0" + worker.read_bytes()).hexdigest()
+
+
 @dataclass
 class TreeHashes:
     """Memoised content hashes of files in one tree (None for a missing file)."""
 
     tree: Path
     harness: Path
+    worker: Path
     _seen: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # The two entries the worker records besides files: the mock harness and the interpreter.
-        self._seen["<harness>"] = hashlib.sha256(self.harness.read_bytes()).hexdigest()
+        # The two entries the worker records besides files: the mock harness (with the worker, which
+        # fixes the entry's JSON shape) and the interpreter.
+        self._seen["<harness>"] = harness_digest(self.harness, self.worker)
         self._seen["<python>"] = sys.version
 
     def get(self, relative: str) -> str | None:

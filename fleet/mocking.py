@@ -7,6 +7,7 @@ every consumer sees the same inventory for the same program.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -154,17 +155,39 @@ class FleetMocks(pulumi.runtime.Mocks):
         return dict(args.args), []
 
 
+class _Captured(threading.local):
+    inputs: dict[str, Any] = {}  # noqa: RUF012 - per thread, overwritten on each registration
+
+
+_CAPTURED = _Captured()
+
+
+class _Capturing(pulumi.runtime.Mocks):
+    """The mocks, keeping the inputs the SDK deserialised for `new_resource` (thread-local: the
+    monitor answers on executor threads), so the recording monitor need not deserialise them again."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        self.inner = mocks
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        _CAPTURED.inputs = args.inputs
+        return self.inner.new_resource(args)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        return self.inner.call(args)
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     """MockMonitor that also keeps each registration's type, parent and options."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
-        super().__init__(mocks)
+        super().__init__(_Capturing(mocks))
         self.order: list[Registered] = []
 
     def RegisterResource(self, request: Any) -> Any:  # gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            inputs = _CAPTURED.inputs  # as the SDK deserialised them for the mocks, on this thread
             self.order.append(
                 Registered(
                     urn=response.urn,
