@@ -135,6 +135,9 @@ def start(
     settings: Annotated[
         list[str] | None, typer.Option("--set", help="Override KEY=SECONDS, e.g. bake_seconds=0.", callback=_overrides)
     ] = None,
+    ignore_windows: Annotated[bool, typer.Option(
+        "--ignore-maintenance-windows",
+        help="Emergency fix: deploy enterprise cells without waiting for their windows (approvals still apply).")] = False,
 ) -> None:
     """Start a rollout of VERSION over the fleet's plan; prints the execution ARN.
 
@@ -142,7 +145,7 @@ def start(
     """
     fleet = load_fleet(root)
     the_plan = load_plan(root, fleet)[1]
-    windows = rollouts.window_openings(fleet, the_plan, datetime.now(UTC))
+    windows = {} if ignore_windows else rollouts.window_openings(fleet, the_plan, datetime.now(UTC))
     overrides = {key.strip(): int(number) for key, _, number in (s.partition("=") for s in settings or [])}
     if state_machine_arn is not None:
         try:

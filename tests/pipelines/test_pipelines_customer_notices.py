@@ -34,13 +34,16 @@ waves:
   - name: canary
     select: {tier: canary}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
   - name: smb
     select: {tier: smb}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
     max_concurrency: 25
   - name: enterprise
     select: {cells: [enterprise-us-hipaa, enterprise-eu-standard, enterprise-*]}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
     one_at_a_time: true
     approval: true
     notify_customers: true
@@ -160,15 +163,18 @@ waves:
   - name: canary
     select: {tier: canary}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
   - name: enterprise
     select: {cells: [enterprise-us-hipaa, enterprise-eu-standard, enterprise-*]}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
     one_at_a_time: true
     approval: true
     notify_customers: true
   - name: smb
     select: {tier: smb}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
     max_concurrency: 25
 """
 

@@ -215,13 +215,16 @@ waves:
   - name: canary
     select: {tier: canary}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
     approval: true
   - name: rest
     select: {tier: smb}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
   - name: enterprise
     select: {tier: enterprise}
     bake: {min: 1m, max: 1m}
+    health_check_interval: 30s
 """
 
 
