@@ -42,7 +42,8 @@ class _Forbidden(AssertionError):
     pass
 
 
-CAPABILITIES = ("model", "modules", "pipelines", "landing_zone", "migrations", "statuspage")
+CAPABILITIES = ("model", "modules", "pipelines", "landing_zone", "migrations", "statuspage", "activation", "gitops",
+                "observability")
 PRODUCT = tuple(str(REPO_ROOT / name) + os.sep for name in CAPABILITIES)
 
 
