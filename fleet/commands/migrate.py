@@ -45,6 +45,11 @@ RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region (wit
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the document here instead of stdout.")]
 
 
+class AdvanceTo(StrEnum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+
+
 def _refuse(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(1)
@@ -56,7 +61,7 @@ def _timestamp(value: str | None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InputErrors([InputError("--at", 1, "at", f"{value!r} is not an ISO 8601 date or time")]) from None
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 date or time", param_hint="--at") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -105,7 +110,8 @@ def _change(root: Path, migration_id: str, store: StoreKind, table: str, region:
 
 
 @migrate_app.command("status")
-def status(migration_id: IdArg, fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
+def status(migration_id: IdArg, fmt: Annotated[Format, typer.Option("--format", help="Text (the seed's view) or JSON.")]
+           = Format.TEXT,
            store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
            region: RegionOpt = None, out: OutOpt = None, root: RootOption = REPO_ROOT) -> None:
     """Progress of a migration: the bar, what runs now, what is next (`--format json`: the document)."""
@@ -133,7 +139,7 @@ def _progress_lines(source: typer.FileText) -> Iterator[tuple[int, int]]:
 
 @migrate_app.command("advance")
 def advance_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
-                to: Annotated[str | None, typer.Option("--status", help="running or complete.")] = None,
+                to: Annotated[AdvanceTo | None, typer.Option("--status", help="running or complete.")] = None,
                 rows: Annotated[int | None, typer.Option("--rows", help="Rows done so far.", min=0)] = None,
                 total: Annotated[int | None, typer.Option("--total", help="Rows in total.", min=0)] = None,
                 progress: Annotated[typer.FileText | None, typer.Option(
@@ -142,8 +148,6 @@ def advance_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
                 at: AtOpt = None, store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
                 region: RegionOpt = None, root: RootOption = REPO_ROOT) -> None:
     """Start a cell's phase, record its progress, or mark it complete."""
-    if to is not None and to not in {"running", "complete"}:
-        _refuse("--status must be running or complete")
     if progress is not None:
         for done, of in _progress_lines(progress):
             def record(plan: MigrationPlan, state: MigrationState, d: int = done, t: int = of) -> MigrationState:
@@ -153,7 +157,7 @@ def advance_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
             _change(root, migration_id, store, table, region, record)
         return
     _change(root, migration_id, store, table, region,
-            lambda plan, state: advance(plan, state, cell, phase=phase, status=to, rows_done=rows,
+            lambda plan, state: advance(plan, state, cell, phase=phase, status=to.value if to else None, rows_done=rows,
                                         rows_total=total, at=_iso(at)))
 
 
@@ -209,7 +213,8 @@ def check_cmd(migration_id: IdArg, cell: CellOpt, dsn: DsnOpt,
 
 @migrate_app.command("fail")
 def fail_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
-             reason: Annotated[str, typer.Option("--reason")] = "failed", at: AtOpt = None,
+             reason: Annotated[str, typer.Option("--reason", help="Why the phase failed (recorded).")] = "failed",
+             at: AtOpt = None,
              store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
              region: RegionOpt = None, root: RootOption = REPO_ROOT) -> None:
     """Mark a cell's running phase failed; the others are left as they are."""
@@ -226,7 +231,7 @@ def rollback_cmd(migration_id: IdArg, cell: CellOpt, phase: PhaseOpt = None,
 
 
 @migrate_app.command("approve")
-def approve_cmd(migration_id: IdArg, phase: Annotated[str, typer.Option("--phase")],
+def approve_cmd(migration_id: IdArg, phase: Annotated[str, typer.Option("--phase", help="The gated phase to approve.")],
                 cells: Annotated[list[str], typer.Option("--cell", help="Cell id; repeat for several.")],
                 store: StoreOpt = StoreKind.JSON, table: TableOpt = DEFAULT_MIGRATIONS_TABLE,
                 region: RegionOpt = None, root: RootOption = REPO_ROOT) -> None:

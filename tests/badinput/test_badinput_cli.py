@@ -19,7 +19,7 @@ runner = CliRunner()
 README = REPO_ROOT / "README.md"
 # Options of `fleet migrate` (fleet/commands/migrate.py, the migrations engineer's) still without help; the lead
 # empties this set when that branch lands. Nothing else may be missing.
-MIGRATE_WITHOUT_HELP = {"migrate status --format", "migrate fail --reason", "migrate approve --phase"}
+MIGRATE_WITHOUT_HELP: set[str] = set()  # every option now has help
 
 
 def _commands(group: Any, prefix: str = "") -> dict[str, Any]:
