@@ -20,8 +20,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from activation.diff import FlagChange, flag_changes
+from activation.plans import PlannedFlag
 from fleet.diffing import StackDiff, diff_documents, diff_resources
 from fleet.files import yaml_files
+from fleet.flag_inputs import load_flags
 from fleet.inputs import load_fleet, load_plan
 from fleet.inventory_cache import TreeHashes, documents_entry, load_inventory, lookup
 from fleet.revisions import checkout
@@ -56,6 +59,8 @@ class DiffResult:
     ran: int
     cached: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    flags: tuple[FlagChange, ...] = field(default_factory=tuple)
+    at: date | None = None  # the day the documents and flag stages are taken on
 
     @property
     def affected_stacks(self) -> tuple[str, ...]:
@@ -68,6 +73,14 @@ class DiffResult:
 def _cell_ids(tree: Path) -> list[str]:
     folder = tree / CELLS_DIR
     return [p.stem for p in yaml_files(folder)] if folder.is_dir() else []
+
+
+def _base_flags(tree: Path) -> tuple[tuple[PlannedFlag, ...], str | None]:
+    """The base revision's activation plans, or none and a note when they (or its fleet) do not load."""
+    try:
+        return load_flags(tree, load_fleet(tree)), None
+    except InputErrors as exc:
+        return (), f"base: feature flags unavailable ({exc.errors[0]}{' …' if len(exc.errors) > 1 else ''})"
 
 
 def _chunks(items: list[str], parts: int) -> list[list[str]]:
@@ -200,6 +213,10 @@ def run_diff(
                 f"{name}: generated documents unavailable ({(folder / '_error.txt').read_text().strip()})"
                 for name, folder in docs.items() if (folder / "_error.txt").exists()
             )
+            base_flags, flag_note = _base_flags(base_tree)
+            flags = tuple(flag_changes(base_flags, load_flags(head_tree, head_fleet), at))
+            if flag_note is not None:
+                notes = (*notes, flag_note)
             waves = {cell: wave.name for wave in head_plan.waves for cell in wave.cells}
     ran = ran_head + ran_base
     return DiffResult(
@@ -215,6 +232,8 @@ def run_diff(
         ran=ran,
         cached=len(run_base) + len(run_head) - ran,
         notes=notes,
+        flags=flags,
+        at=at,
     )
 
 

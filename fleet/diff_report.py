@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from activation.diff import render_flag_changes
 from fleet.diff import DiffResult
 from fleet.diffing import StackDiff
 from model.jsonio import dumps
@@ -74,12 +77,13 @@ def render_markdown(result: DiffResult) -> str:
         "tiers": result.tiers,
         "waves": result.waves,
         "notes": result.notes,
+        "flags": render_flag_changes(result.flags, result.at or date.min),
     }
     return TEMPLATE.render(**context)
 
 
 def render_json(result: DiffResult) -> str:
-    """Affected stacks as a CI matrix, plus per-cell counts and document changes."""
+    """Affected stacks as a CI matrix, plus per-cell counts, document changes and flag changes."""
     doc = {
         "base": result.base,
         "head": result.head,
@@ -98,5 +102,6 @@ def render_json(result: DiffResult) -> str:
         },
         "documents": {d.path: d.status for d in result.documents},
         "unchanged_cells": result.unchanged,
+        "flags": [asdict(f) for f in result.flags],
     }
     return dumps(doc)

@@ -20,13 +20,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from activation.diff import FlagChange
 from fleet.diff import DiffResult, DocumentChange, run_diff
 from fleet.diffing import PropertyChange, ResourceChange, StackDiff
 from model.cells import Tier
 from model.errors import InputError, InputErrors
 from model.jsonio import dumps
 
-FORMAT = "cellfleet-diff-shard/1"
+FORMAT = "cellfleet-diff-shard/2"  # 2: flag changes and the day
 # Resources one cell of each tier registers (`fleet build` of the sample fleet), as relative run costs.
 TIER_COST: dict[str, int] = {Tier.CANARY.value: 76, Tier.SMB.value: 77, Tier.ENTERPRISE.value: 89}
 UNKNOWN_COST = max(TIER_COST.values())  # a cell only at base: its tier is not read
@@ -104,6 +105,8 @@ def partial_json(result: DiffResult, shard: Shard, cells: Sequence[str]) -> str:
         "unchanged": result.unchanged,
         "documents": [asdict(d) for d in result.documents] if shard.index == 1 else None,
         "notes": list(result.notes),
+        "flags": [asdict(f) for f in result.flags],
+        "at": result.at.isoformat() if result.at else None,
         "tiers": list(result.tiers.items()),  # pairs: the order is the plan's (dumps sorts keys)
         "waves": list(result.waves.items()),
         "added_cells": list(result.added_cells),
@@ -147,7 +150,7 @@ def merge(paths: Sequence[Path]) -> DiffResult:
         elif index in seen:
             problems.append(InputError(str(path), 1, "shard", f"shard {index}/{count} given twice (also {seen[index]})"))
         seen.setdefault(index, path)
-        for key in ("base", "head", "tiers", "waves", "added_cells", "removed_cells"):
+        for key in ("base", "head", "at", "flags", "tiers", "waves", "added_cells", "removed_cells"):
             if part[key] != first[key]:
                 problems.append(InputError(str(path), 1, key, f"differs from {first_path}: not the same diff"))
     missing = sorted(set(range(1, count + 1)) - set(seen))
@@ -171,4 +174,14 @@ def merge(paths: Sequence[Path]) -> DiffResult:
         ran=sum(int(part["ran"]) for part in ordered),
         cached=sum(int(part["cached"]) for part in ordered),
         notes=tuple(ordered[0]["notes"]),
+        flags=tuple(_flag(f) for f in ordered[0]["flags"]),
+        at=date.fromisoformat(first["at"]) if first["at"] else None,
     )
+
+
+def _flag(data: dict[str, Any]) -> FlagChange:
+    def pair(name: str) -> Any:
+        return tuple(data[name])
+
+    return FlagChange(key=data["key"], change=data["change"], state=pair("state"), stage=pair("stage"),
+                      percent=pair("percent"), schedule=pair("schedule"), gaining=pair("gaining"), losing=pair("losing"))
