@@ -18,6 +18,7 @@ import pytest
 
 from fleet.diff import run_diff
 from fleet.diff_report import render_json, render_markdown
+from fleet.shards import Shard, merge, partial_json
 from tests.support.synthetic import commit_all, scaffold_repo
 
 AT = date(2026, 3, 3)  # the sample plan's day 2: its first stage (5%) is live
@@ -63,7 +64,7 @@ def pr(flag_repo: Path) -> Iterator[Path]:
     git(flag_repo, "clean", "-qfd", "-e", "__pycache__")
 
 
-def test_stage_percent_and_allowlist_changes_are_shown(pr: Path, cache: Path) -> None:
+def test_stage_percent_and_allowlist_changes_are_shown(pr: Path, cache: Path, tmp_path: Path) -> None:
     edit(pr / FLAG, r"\{day: 2, percent: 5\}", "{day: 2, percent: 10}")
     edit(pr / FLAG, r"- enterprise-customer-123", "- beta-customer-7")
     result = run_diff(pr, "HEAD", cache=cache, jobs=2, at=AT)
@@ -82,6 +83,11 @@ def test_stage_percent_and_allowlist_changes_are_shown(pr: Path, cache: Path) ->
     assert [f["key"] for f in flags] == ["newVoiceCodec"]
     assert flags[0]["percent"] == [5, 10]
     assert flags[0]["gaining"] == ["beta-customer-7"] and flags[0]["losing"] == ["enterprise-customer-123"]
+
+    part = tmp_path / "part-1.json"  # a sharded diff carries the flag changes through its merge
+    part.write_text(partial_json(result, Shard(1, 1), sorted(result.tiers)), encoding="utf-8")
+    merged = merge([part])
+    assert merged == result and render_markdown(merged) == markdown
 
 
 def test_kill_switch_takes_it_from_the_allowlisted_customers(pr: Path, cache: Path) -> None:
