@@ -8,10 +8,11 @@ import json
 import pulumi
 import pytest
 
+import runtime.argocd_deployer
 from fleet.inputs import FleetInputs, load_inputs
 from fleet.mocking import Inventory, Registered, new_event_loop, run_program
 from fleet.options import REPO_ROOT
-from fleet.stacks import control_plane_program
+from fleet.stacks import ARGOCD_DEPLOYER_SOURCE, control_plane_program
 from model.cells import Fleet
 from model.contract import ARGOCD_TOKEN_SECRET_KEY, ARGOCD_URL_KEY, CONFIG_NAMESPACE, Delivery
 
@@ -48,6 +49,10 @@ def test_the_lambda_runs_the_argocd_deployer(inventory: Inventory) -> None:
     function = one(inventory, FUNCTION)
     assert function.inputs["name"] == "cellfleet-argocd-deployer"
     assert function.inputs["handler"] == "argocd_deployer.handler"
+    # The mocks see the AssetArchive only by its repr: check the file it packages instead.
+    assert ARGOCD_DEPLOYER_SOURCE.name == "argocd_deployer.py"
+    assert ARGOCD_DEPLOYER_SOURCE.samefile(runtime.argocd_deployer.__file__)
+    assert callable(runtime.argocd_deployer.handler)
     assert function.inputs["runtime"] == "python3.12"
     assert function.inputs["timeout"] == 900
     env = function.inputs["environment"]["variables"]
