@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 import runtime
 from fleet.inputs import FleetInputs, load_fleet, load_inputs
+from gitops.deployer import LAMBDA_TIMEOUT_SECONDS, deployer_environment, deployer_policy
 from landing_zone.lifecycle import compile_edge
 from landing_zone.readiness import declared_support, gate
 from landing_zone.stack import DEFAULT_CELL_HOST_SUFFIX, LandingZoneSettings, build_landing_zone
@@ -25,6 +26,8 @@ from model.cells import Fleet
 from model.contract import (
     ARGOCD_CONTROLLER_ROLE_KEY,
     ARGOCD_HUB_KUBECONFIG_KEY,
+    ARGOCD_TOKEN_SECRET_KEY,
+    ARGOCD_URL_KEY,
     CONFIG_NAMESPACE,
     CONTROL_PLANE_STACK,
     DEFAULT_APPROVALS_TOPIC,
@@ -41,17 +44,19 @@ from model.contract import (
     RELEASE_CONFIG,
     RELEASE_KEY,
     ROLLOUT_TABLE_KEY,
+    Delivery,
 )
 from modules.cell.args import cell_args
 from modules.cell.component import Cell
 from observability.settings import ObservabilitySettings
 from observability.stack import build_observability
-from pipelines.control_plane import ControlPlaneSettings, build_control_plane
+from pipelines.control_plane import ControlPlaneSettings, LambdaDeployer, build_control_plane
 from pipelines.deployer import PulumiCli
 from pipelines.targets import Targets
 
 Program = Callable[[], None]
 ROUTER_SOURCE = Path(runtime.__file__).resolve().parent / "cell_router.py"
+ARGOCD_DEPLOYER_SOURCE = Path(runtime.__file__).resolve().parent / "argocd_deployer.py"
 
 
 class StackError(Exception):
@@ -134,9 +139,29 @@ def control_plane_program(inputs: FleetInputs) -> None:
         repository=config.get("repository"),
         log_retention_days=config.get_int("logRetentionDays") or 365,
         pulumi_cli=PulumiCli(sha256=config.get("pulumiCliSha256")),
+        lambda_deployer=argocd_deployer(inputs, config),
     ))
     build_orchestrators(list(inputs.migrations), built.targets, built.names, built.log_group_arn)
     build_observability(inputs.fleet, inputs.plan, ObservabilitySettings(region=region))  # issue 16
+
+
+def argocd_deployer(inputs: FleetInputs, config: pulumi.Config) -> LambdaDeployer | None:
+    """The Argo CD deployer Lambda of a GitOps fleet (None for Pulumi delivery: CodeBuild deploys)."""
+    if not inputs.fleet.cells or inputs.fleet.cells[0].delivery is not Delivery.GITOPS:
+        return None
+    url, secret = config.get(ARGOCD_URL_KEY), config.get(ARGOCD_TOKEN_SECRET_KEY)
+    missing = [key for key, value in ((ARGOCD_URL_KEY, url), (ARGOCD_TOKEN_SECRET_KEY, secret)) if not value]
+    if missing or url is None or secret is None:
+        raise pulumi.RunError("; ".join(
+            f"config {CONFIG_NAMESPACE}:{key}: required when the fleet's delivery is gitops" for key in missing))
+    timeout = int(inputs.policy.deploy_timeout.total_seconds())
+    return LambdaDeployer(
+        source=ARGOCD_DEPLOYER_SOURCE,
+        handler="argocd_deployer.handler",
+        timeout_seconds=LAMBDA_TIMEOUT_SECONDS,
+        environment=deployer_environment(url, secret, timeout),
+        policy=lambda targets, log_group_arn: deployer_policy(targets, secret, log_group_arn),
+    )
 
 
 RESERVED: dict[str, Callable[[FleetInputs], None]] = {

@@ -174,3 +174,7 @@ DECLARED_RELEASES = "declared"  # previous version of a cell whose services decl
 #   a deployer rolls back by `pulumi up` without the release override (the cell file's releases)
 NO_RELEASE = "none"  # previous version of a cell with no registry item (never built): nothing to roll
 #   back to; a deployer must refuse (SendTaskFailure), the cell is marked rollback_failed, a person acts
+
+# The Argo CD deployer Lambda (control-plane stack config, GitOps fleets only)
+ARGOCD_URL_KEY = "argocdUrl"  # https URL of the Argo CD API server
+ARGOCD_TOKEN_SECRET_KEY = "argocdTokenSecretArn"  # noqa: S105 - a config key: the ARN of the secret holding the token

@@ -9,7 +9,8 @@ and notifications topics (KMS); log groups encrypted with the stack's KMS key an
 registry (written by the cell stacks) and the rollout-state table (written by the pipeline
 only), both with point-in-time recovery and encryption; and the reference deployer: an
 EventBridge rule on `CellDeployRequested` starting a CodeBuild project that runs
-`pulumi up --stack <cell>`. The stack's config is read by the tool (`fleet.stacks`).
+`pulumi up --stack <cell>` (or, for GitOps fleets, invoking the Argo CD deployer Lambda
+given in `ControlPlaneSettings.lambda_deployer`). The stack's config is read by the tool (`fleet.stacks`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -35,6 +38,17 @@ NAME = "control-plane"
 
 
 @dataclass(frozen=True)
+class LambdaDeployer:
+    """A deployer Lambda (the Argo CD one of GitOps fleets), described by a layer above: code, environment, policy."""
+
+    source: Path  # one Python file, packaged alone
+    handler: str
+    timeout_seconds: int
+    environment: Mapping[str, str]
+    policy: Callable[[Targets, str], dict[str, Any]]  # (targets, its log group's ARN) -> the role's policy
+
+
+@dataclass(frozen=True)
 class ControlPlaneSettings:
     """What the stack's config chooses: the channel names (in `names`), the account, the deployer source."""
 
@@ -43,6 +57,7 @@ class ControlPlaneSettings:
     repository: str | None = None
     log_retention_days: int = 365  # FSBP CloudWatch.16: at least a year
     pulumi_cli: deployer.PulumiCli = dataclasses.field(default_factory=deployer.PulumiCli)
+    lambda_deployer: LambdaDeployer | None = None  # set: it answers CellDeployRequested instead of CodeBuild
 
 
 @dataclass(frozen=True)
@@ -103,13 +118,17 @@ def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPl
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
             opts=pulumi.ResourceOptions(depends_on=[policy, observability, *machines.values()]),
         )
-    project = _deployer(names, bus, targets_output, settings, key)
+    if settings.lambda_deployer is None:
+        project = _deployer(names, bus, targets_output, settings, key)
+        pulumi.export("deployerProject", project.name)
+    else:
+        function = _lambda_deployer(names, bus, targets_output, settings.lambda_deployer, retention, key)
+        pulumi.export("deployerFunction", function.name)
     pulumi.export("eventBus", bus.name)
     pulumi.export("approvalsTopicArn", approvals.arn)
     pulumi.export("notificationsTopicArn", notifications.arn)
     pulumi.export("registryTable", registry.name)
     pulumi.export("rolloutTable", rollout_state.name)
-    pulumi.export("deployerProject", project.name)
     for kind, machine in machines.items():
         pulumi.export(f"{kind}StateMachineArn", machine.arn)
     return ControlPlane(targets=targets_output, names=names, log_group_arn=logs.arn)
@@ -233,3 +252,43 @@ def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Outp
         input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(input_paths=paths, input_template=template),
     )
     return project
+
+
+def _lambda_deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Output[Targets],
+                     spec: LambdaDeployer, retention: int, key: aws.kms.Key) -> aws.lambda_.Function:
+    """EventBridge rule -> the deployer Lambda (invoked once: the pipeline's task timeout, not retries, recovers)."""
+    function_name = f"{names.prefix}-argocd-deployer"
+    logs = aws.cloudwatch.LogGroup(f"{NAME}-argocd-deployer-logs", name=f"/aws/lambda/{function_name}",
+                                   retention_in_days=retention, kms_key_id=key.arn)
+    role = aws.iam.Role(f"{NAME}-argocd-deployer-role", assume_role_policy=targets.apply(
+        lambda t: service_trust_policy("lambda.amazonaws.com", t.account,
+                                       [f"arn:{t.partition}:lambda:{t.region}:{t.account}:function:{function_name}"])))
+    policy = aws.iam.RolePolicy(
+        f"{NAME}-argocd-deployer-policy", role=role.id,
+        policy=pulumi.Output.all(targets, logs.arn).apply(
+            lambda args: json.dumps(spec.policy(args[0], args[1]), sort_keys=True)),
+    )
+    function = aws.lambda_.Function(
+        f"{NAME}-argocd-deployer",
+        name=function_name,
+        description="Answers CellDeployRequested events through Argo CD and answers the task token",
+        runtime="python3.12",
+        handler=spec.handler,
+        role=role.arn,
+        timeout=spec.timeout_seconds,
+        code=pulumi.AssetArchive({spec.source.name: pulumi.FileAsset(str(spec.source))}),
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(spec.environment)),
+        opts=pulumi.ResourceOptions(depends_on=[logs, policy]),
+    )
+    aws.lambda_.FunctionEventInvokeConfig(f"{NAME}-argocd-deployer-invoke", function_name=function.name,
+                                          maximum_retry_attempts=0)
+    rule = aws.cloudwatch.EventRule(
+        f"{NAME}-deploy-requested", name=DEPLOY_RULE, event_bus_name=bus.name,
+        event_pattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [DEPLOY_DETAIL_TYPE]}, sort_keys=True),
+    )
+    permission = aws.lambda_.Permission(f"{NAME}-argocd-deployer-invoked-by-rule", action="lambda:InvokeFunction",
+                                        function=function.name, principal="events.amazonaws.com",
+                                        source_arn=rule.arn)
+    aws.cloudwatch.EventTarget(f"{NAME}-deploy-requested-target", rule=rule.name, event_bus_name=bus.name,
+                               arn=function.arn, opts=pulumi.ResourceOptions(depends_on=[permission]))
+    return function
