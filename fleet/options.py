@@ -50,6 +50,13 @@ def region(value: str | None) -> str | None:
     return value
 
 
+# The control-plane registry, as the commands that gate on it read it (with their own `--registry` flag).
+RegistryTableOption = Annotated[str, typer.Option("--registry-table", help="Registry table name.")]
+RegistryRegionOption = Annotated[
+    str | None, typer.Option("--region", help="AWS region of the registry.", callback=region)]
+EndpointOption = Annotated[str | None, typer.Option("--endpoint-url", help="DynamoDB endpoint (e.g. a local emulator).")]
+
+
 def account(value: str | None) -> str | None:
     """Option callback: a 12-digit AWS account id, or a usage error."""
     if value is not None and not ACCOUNT.match(value):

@@ -18,7 +18,7 @@ from activation.views import render_status, status_rows
 from fleet.aws import read_releases
 from fleet.flag_inputs import load_flags
 from fleet.inputs import load_fleet
-from fleet.options import REPO_ROOT, AtOption, RootOption, day, emit
+from fleet.options import REPO_ROOT, AtOption, EndpointOption, RegistryRegionOption, RegistryTableOption, RootOption, day, emit
 from model.cells import Fleet
 from model.contract import DEFAULT_REGISTRY_TABLE
 from model.flags import SUBJECT_ID, flag_file
@@ -35,9 +35,6 @@ flags_app = typer.Typer(
 RegistryOption = Annotated[
     bool, typer.Option("--registry", help="Read cell releases from the control-plane registry in DynamoDB.")
 ]
-TableOption = Annotated[str, typer.Option("--registry-table", help="Registry table name.")]
-RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region of the registry.")]
-EndpointOption = Annotated[str | None, typer.Option("--endpoint-url", help="DynamoDB endpoint (e.g. a local emulator).")]
 
 
 def _inputs(root: Path) -> tuple[Fleet, tuple[PlannedFlag, ...]]:
@@ -57,8 +54,8 @@ def render(
                                                         "(default: the whole schedule, as published).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the flag file here instead of stdout.")] = None,
     registry: RegistryOption = False,
-    registry_table: TableOption = DEFAULT_REGISTRY_TABLE,
-    region: RegionOption = None,
+    registry_table: RegistryTableOption = DEFAULT_REGISTRY_TABLE,
+    region: RegistryRegionOption = None,
     endpoint_url: EndpointOption = None,
     root: RootOption = REPO_ROOT,
 ) -> None:
@@ -76,8 +73,8 @@ def render(
 def status(
     at: AtOption = None,
     registry: RegistryOption = False,
-    registry_table: TableOption = DEFAULT_REGISTRY_TABLE,
-    region: RegionOption = None,
+    registry_table: RegistryTableOption = DEFAULT_REGISTRY_TABLE,
+    region: RegistryRegionOption = None,
     endpoint_url: EndpointOption = None,
     root: RootOption = REPO_ROOT,
 ) -> None:

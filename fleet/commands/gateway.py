@@ -10,10 +10,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fleet import options
 from fleet.aws import read_registry
 from fleet.inputs import load_fleet, load_routes
-from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit
+from fleet.options import (
+    REPO_ROOT,
+    AtOption,
+    DocFormat,
+    EndpointOption,
+    RegistryRegionOption,
+    RegistryTableOption,
+    RootOption,
+    day,
+    emit,
+)
 from landing_zone.gateway import RENDERERS
 from landing_zone.lifecycle import compile_edge
 from landing_zone.readiness import Support, declared_support, gate, status_table
@@ -33,10 +42,7 @@ gateway_app = typer.Typer(
 RegistryOption = Annotated[
     bool, typer.Option("--registry", help="Read cell versions from the control-plane registry in DynamoDB.")
 ]
-TableOption = Annotated[str, typer.Option("--registry-table", help="Registry table name.")]
-RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region of the registry.", callback=options.region)]
 FormatOption = Annotated[DocFormat, typer.Option("--format", help="text or json.")]
-EndpointOption = Annotated[str | None, typer.Option("--endpoint-url", help="DynamoDB endpoint (e.g. a local emulator).")]
 
 
 def _support(
@@ -67,8 +73,8 @@ def gateway(
     ] = "/etc/ssl/certs/ca-certificates.crt",
     listen: Annotated[int, typer.Option("--listen", min=1, max=65535, help="nginx: port to listen on.")] = 8443,
     registry: RegistryOption = False,
-    registry_table: TableOption = DEFAULT_REGISTRY_TABLE,
-    region: RegionOption = None,
+    registry_table: RegistryTableOption = DEFAULT_REGISTRY_TABLE,
+    region: RegistryRegionOption = None,
     endpoint_url: EndpointOption = None,
     root: RootOption = REPO_ROOT,
 ) -> None:
@@ -97,8 +103,8 @@ def gateway(
 @gateway_app.command()
 def status(
     registry: RegistryOption = False,
-    registry_table: TableOption = DEFAULT_REGISTRY_TABLE,
-    region: RegionOption = None,
+    registry_table: RegistryTableOption = DEFAULT_REGISTRY_TABLE,
+    region: RegistryRegionOption = None,
     endpoint_url: EndpointOption = None,
     root: RootOption = REPO_ROOT,
     output_format: FormatOption = DocFormat.TEXT,

@@ -12,10 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fleet.aws import scanned
 from fleet.inputs import load_inputs
 from fleet.options import REPO_ROOT, RootOption
 from fleet.stores import DynamoStore, JsonStore, StateStore
-from model.contract import DEFAULT_REGISTRY_REGION, DEFAULT_ROLLOUT_TABLE, alarm_prefix
+from model.contract import CELL_KEY, DEFAULT_REGISTRY_REGION, DEFAULT_ROLLOUT_TABLE, alarm_prefix
 from model.errors import InputError, InputErrors
 from model.registry import from_item
 from statuspage.assemble import fleet_status
@@ -46,17 +47,6 @@ def instant(text: str | None) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _scan(table: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = table.scan(**kwargs)
-        items.extend(from_item(i) for i in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def read_observed(registry: str, rollout_table: str, region: str, endpoint: str | None) -> Observed:
     """The control plane's view: registry releases, rollout state, every cell alarm's state."""
     import boto3
@@ -65,8 +55,11 @@ def read_observed(registry: str, rollout_table: str, region: str, endpoint: str 
     try:
         ddb = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint)
         cloudwatch = boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint)
-        releases = {str(i["cell_id"]): i.get("releases", {}) for i in _scan(_Table(ddb, registry))}
-        rollout = {str(i["cell_id"]): i for i in _scan(_Table(ddb, rollout_table))}
+        def items(table: str) -> list[dict[str, Any]]:
+            return [from_item(i) for i in scanned(ddb.scan, TableName=table, ConsistentRead=True)]
+
+        releases = {str(i[CELL_KEY]): i.get("releases", {}) for i in items(registry)}
+        rollout = {str(i[CELL_KEY]): i for i in items(rollout_table)}
         alarms: dict[str, str] = {}
         paginator = cloudwatch.get_paginator("describe_alarms")
         pages = paginator.paginate(AlarmNamePrefix=alarm_prefix("").rstrip("-"), AlarmTypes=["MetricAlarm", "CompositeAlarm"])
@@ -76,16 +69,6 @@ def read_observed(registry: str, rollout_table: str, region: str, endpoint: str 
     except (BotoCoreError, ClientError) as exc:
         raise InputErrors([InputError(f"dynamodb:{registry}", 1, "registry", f"cannot read the control plane: {exc}")]) from None
     return Observed(datetime.now(UTC).replace(microsecond=0), releases, rollout, alarms)
-
-
-class _Table:
-    """The one call `_scan` needs, over the low-level client (typed JSON items)."""
-
-    def __init__(self, client: Any, name: str) -> None:
-        self.client, self.name = client, name
-
-    def scan(self, **kwargs: Any) -> Any:
-        return self.client.scan(TableName=self.name, ConsistentRead=True, **kwargs)
 
 
 def terminal_view(status: FleetStatus, console: Console, everything: bool) -> None:
