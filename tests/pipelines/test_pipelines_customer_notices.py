@@ -9,13 +9,10 @@ error and in the `wave_failed` notification.
 
 from __future__ import annotations
 
-import logging
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 from fleet.inputs import load_fleet
 from fleet.options import REPO_ROOT
@@ -24,7 +21,7 @@ from model.contract import CELL_KEY
 from pipelines.inputs import rollout_input
 from pipelines.waves import Plan
 from tests.support import emulator as em
-from tests.support.fleets import wave_plan
+from tests.support.fleets import policy_plan
 
 VERSION = "2.5.0"
 DECLARED = "2.4.0"  # every service of the sample cells declares 2.4.0
@@ -54,21 +51,12 @@ FLEET: Fleet = load_fleet(REPO_ROOT)
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
-    root: Path = tmp_path_factory.mktemp("fleet")
-    (root / "pipelines").mkdir()
-    (root / "pipelines" / "rollout.yaml").write_text(POLICY, encoding="utf-8")
-    shutil.copytree(REPO_ROOT / "cells", root / "cells")
-    return wave_plan(root)
+    return policy_plan(tmp_path_factory.mktemp("fleet"), POLICY)
 
 
 @pytest.fixture
 def env(plan: Plan) -> Iterator[em.Emulated]:
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-    with mock_aws(config=em.EXECUTE):
-        em.speed_up()
-        emulated = em.provision(plan)
-        em.register_cells(emulated, FLEET)
-        em.create_alarms(emulated, list(plan.cell_order))
+    with em.emulated_fleet(plan, FLEET) as emulated:
         yield emulated
 
 
@@ -186,17 +174,9 @@ def test_an_enterprise_cell_waits_for_its_maintenance_window(tmp_path: Path) -> 
 
     from pipelines.windows import Opening
 
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "rollout.yaml").write_text(WINDOW_POLICY, encoding="utf-8")
-    shutil.copytree(REPO_ROOT / "cells", tmp_path / "cells")
-    plan = wave_plan(tmp_path)
+    plan = policy_plan(tmp_path, WINDOW_POLICY)
     first, second = plan.waves[1].cells[:2]
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-    with mock_aws(config=em.EXECUTE):
-        em.speed_up()
-        env = em.provision(plan)
-        em.register_cells(env, FLEET)
-        em.create_alarms(env, list(plan.cell_order))
+    with em.emulated_fleet(plan, FLEET) as env:
         now = datetime.now(UTC).replace(microsecond=0)
         openings = {
             first: [Opening(now + timedelta(seconds=40), now + timedelta(minutes=5))],

@@ -9,21 +9,17 @@ plan's cells for that wave (`control-plane`, a cell of a later wave) is refused 
 from __future__ import annotations
 
 import copy
-import logging
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from fleet.options import REPO_ROOT
 from pipelines.inputs import rollout_input
 from pipelines.waves import Plan
 from tests.support import emulator as em
-from tests.support.fleets import wave_plan
+from tests.support.fleets import policy_plan
 
 VERSION = "2.5.0"
 FAST = {"bake_seconds": 0, "health_check_interval_seconds": 1, "deploy_timeout_seconds": 30}
@@ -51,23 +47,14 @@ waves:
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
-    root: Path = tmp_path_factory.mktemp("fleet")
-    (root / "pipelines").mkdir()
-    (root / "pipelines" / "rollout.yaml").write_text(POLICY, encoding="utf-8")
-    shutil.copytree(REPO_ROOT / "cells", root / "cells")
-    return wave_plan(root)
+    return policy_plan(tmp_path_factory.mktemp("fleet"), POLICY)
 
 
 @pytest.fixture
 def env(plan: Plan) -> Iterator[em.Emulated]:
     from fleet.inputs import load_fleet
 
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-    with mock_aws(config=em.EXECUTE):
-        em.speed_up()
-        emulated = em.provision(plan)
-        em.register_cells(emulated, load_fleet(REPO_ROOT))
-        em.create_alarms(emulated, list(plan.cell_order))
+    with em.emulated_fleet(plan, load_fleet(REPO_ROOT)) as emulated:
         yield emulated
 
 

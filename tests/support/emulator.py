@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -336,3 +338,18 @@ def speed_up() -> None:
     speed_up_sync_polling()
     reuse_integration_clients()
     cache_definition_parsing()
+
+
+@contextmanager
+def emulated_fleet(plan: Plan, fleet: Fleet, *, alarms: bool = True) -> Iterator[Emulated]:
+    """moto in execution mode with the control plane provisioned, every cell registered (and alarmed)."""
+    from moto import mock_aws
+
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    with mock_aws(config=EXECUTE):
+        speed_up()
+        emulated = provision(plan)
+        register_cells(emulated, fleet)
+        if alarms:
+            create_alarms(emulated, list(plan.cell_order))
+        yield emulated

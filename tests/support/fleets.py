@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from fleet.inputs import load_fleet, load_migration, load_plan
@@ -14,6 +15,14 @@ REPO = Path(__file__).resolve().parents[2]
 def wave_plan(root: Path = REPO) -> Plan:
     """The fleet's wave plan from its policy (or the packaged default)."""
     return load_plan(root, load_fleet(root))[1]
+
+
+def policy_plan(root: Path, policy: str) -> Plan:
+    """The wave plan of the sample cells under `policy` (written as `root`'s rollout policy)."""
+    (root / "pipelines").mkdir()
+    (root / "pipelines" / "rollout.yaml").write_text(policy, encoding="utf-8")
+    shutil.copytree(REPO / "cells", root / "cells")
+    return wave_plan(root)
 
 
 def migration_plan(root: Path, migration_id: str) -> MigrationPlan:
