@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from model.contract import Delivery
+from model.urls import HttpsUrl
 from model.validation import Strict
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$")
@@ -232,6 +233,29 @@ class ServiceRelease(Strict):
         return tuple(sorted(value, key=api_version_key))
 
 
+# An image pinned by digest, tag kept for people: registry/repository:tag@sha256:<64 hex>.
+IMAGE_REFERENCE = re.compile(
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[1-9][0-9]{0,4})?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+"
+    r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}@sha256:[0-9a-f]{64}$"
+)
+
+
+def _pinned_image(value: str) -> str:
+    if not IMAGE_REFERENCE.match(value):
+        raise ValueError(f"{value!r} is not an image pinned by digest like registry/name:tag@sha256:<64 hex digits>")
+    return value
+
+
+PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+
+
+class FlagSync(Strict):
+    """How a cell's flagd sidecar gets the fleet's flag file (fleet-wide, under `all:`)."""
+
+    source: HttpsUrl  # where the control plane publishes build/flags/flags.json
+    flagd_image: PinnedImage
+
+
 class Database(Strict):
     engine: Engine
     engine_version: str | None = None
@@ -261,6 +285,7 @@ class Cell(Strict):
     public_vpc_cidr: bool = False  # allow a VPC CIDR outside the private ranges (RFC 1918)
     public_access_cidrs: tuple[PublicCidr, ...] = ()  # the EKS API's public allow-list; empty: private
     delivery: Delivery = Delivery.PULUMI  # fleet-wide: set under `all:` in cells/_defaults.yaml
+    flags: FlagSync | None = None  # fleet-wide; None: the fleet publishes no flags, no sidecar
 
     @field_validator("vpc_cidr")
     @classmethod

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from model.cells import ApiVersion, Product
 from model.errors import InputError, InputErrors
+from model.urls import HOST, PORT, URL_PATH, port_ok
 from model.validation import Strict, parse_model
 from model.yamldoc import Document
 
@@ -43,12 +43,10 @@ class AfterSunset(StrEnum):
     REMOVE = "remove"  # drop the route: 404 like any unknown path
 
 
-# Values that reach generated configs (nginx, Kong, Envoy, OpenAPI) are checked here, at input.
-# Hosts are DNS names or IPv4 literals; paths are unreserved characters only; no userinfo.
-_HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)"
-_PORT = r"(?::(?:[1-9][0-9]{0,4}))?"
-UPSTREAM_URL = re.compile(rf"^https?://{_HOST}{_PORT}/?$")
-DOCUMENTATION_URL = re.compile(rf"^https://{_HOST}{_PORT}(?:/[A-Za-z0-9._~%-]*)*(?:#[A-Za-z0-9._~-]*)?$")
+# Values that reach generated configs (nginx, Kong, Envoy, OpenAPI) are checked here, at input
+# (host, port and path patterns: model.urls).
+UPSTREAM_URL = re.compile(rf"^https?://{HOST}{PORT}/?$")
+DOCUMENTATION_URL = re.compile(rf"^https://{HOST}{PORT}{URL_PATH}(?:#[A-Za-z0-9._~-]*)?$")
 # Headers the edge sets itself from the authenticated identity; a client's values are dropped.
 ACCOUNT_HEADER = "x-account-id"
 CELL_HEADER = "x-cell-id"
@@ -58,34 +56,21 @@ FORWARDED_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-forw
                      "x-forwarded-prefix", "x-forwarded-proto", "x-real-ip")
 
 
-def _port_ok(value: str) -> bool:
-    port = urlsplit(value).port
-    return port is None or 1 <= port <= 65535
-
-
 def upstream_url(value: str) -> str:
     """`http(s)://host[:port]` with a DNS name or IPv4 host, or ValueError; returned without a trailing `/`."""
-    try:
-        ok = bool(UPSTREAM_URL.match(value)) and _port_ok(value)
-    except ValueError:
-        ok = False
-    if not ok:
+    if not (UPSTREAM_URL.match(value) and port_ok(value)):
         rule = "must be http(s)://host[:port] (lowercase host name or IPv4, no path, no quotes, $, ; or spaces)"
         raise ValueError(f"{value!r} {rule}")
     return value.rstrip("/")
 
 
-def _https_url(value: str) -> str:
-    try:
-        ok = bool(DOCUMENTATION_URL.match(value)) and _port_ok(value)
-    except ValueError:
-        ok = False
-    if not ok:
+def _documentation_url(value: str) -> str:
+    if not (DOCUMENTATION_URL.match(value) and port_ok(value)):
         raise ValueError(f"{value!r} must be https://host[:port][/path] (letters, digits, . _ ~ % - in the path)")
     return value
 
 
-HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+DocumentationUrl = Annotated[str, AfterValidator(_documentation_url)]
 
 
 def _header_name(value: str) -> str:
@@ -116,7 +101,7 @@ class EdgeDefaults(Strict):
     # The whole API Gateway stage; above the per-key limit so one key cannot use it all.
     stage_rate_limit: RateLimit = RateLimit(rate=1000, burst=2000)
     after_sunset: AfterSunset = AfterSunset.GONE
-    documentation: HttpsUrl | None = None
+    documentation: DocumentationUrl | None = None
 
 
     @model_validator(mode="after")
@@ -141,7 +126,7 @@ class Route(Strict):
     introduced: date | None = None
     deprecation_date: date | None = None
     sunset_date: date | None = None
-    documentation: HttpsUrl | None = None
+    documentation: DocumentationUrl | None = None
 
     @property
     def path_version(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model.cells import Cell, Product
+from model.cells import Cell
 from model.contract import CELL_TELEMETRY
 
 
@@ -10,21 +10,21 @@ def _values(cell: Cell) -> dict[str, str]:
     return {"cell_id": cell.id, "tier": cell.tier.value, "region": cell.region}
 
 
-def resource_attributes(cell: Cell, product: Product) -> str:
+def resource_attributes(cell: Cell, service: str) -> str:
     """`OTEL_RESOURCE_ATTRIBUTES` for one service of the cell (`cell.id=…,cell.tier=…,…`).
 
-    Cell ids, tiers, regions and product names are validated to `[a-z0-9-]`, so no value
+    Cell ids, tiers, regions and service names (products, `flagd`) are `[a-z0-9-]`, so no value
     needs the W3C baggage percent-encoding the variable otherwise calls for.
     """
-    values = {**_values(cell), "service": f"{product.value}-service"}
+    values = {**_values(cell), "service": service}
     return ",".join(f"{CELL_TELEMETRY[key].resource_attribute}={value}" for key, value in values.items())
 
 
-def observability_env(cell: Cell, product: Product) -> list[dict[str, str]]:
+def observability_env(cell: Cell, service: str) -> list[dict[str, str]]:
     """The container environment that puts the cell's identity on every span, metric and log record."""
     return [
-        {"name": "OTEL_SERVICE_NAME", "value": f"{product.value}-service"},
-        {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": resource_attributes(cell, product)},
+        {"name": "OTEL_SERVICE_NAME", "value": service},
+        {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": resource_attributes(cell, service)},
     ]
 
 

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from model.cells import Cell, Product, ServiceRelease
+from modules.cell.flagd import flagd_sidecar, workload_env
 from modules.cell.network_policies import namespace_policies
 from modules.cell.profiles import DB_PORTS, SIZES
 from modules.cell.subnets import subnet_cidrs
@@ -77,7 +78,8 @@ def _deployment(cell: Cell, product: Product) -> Manifest:
             {"name": "SERVICE", "value": product.value},
             # One release serves every API version it lists; the edge decides which is reachable.
             {"name": "API_VERSIONS", "value": ",".join(service.api_versions)},
-            *observability_env(cell, product),
+            *observability_env(cell, name),
+            *(workload_env(cell) if cell.flags else []),
         ],
         "resources": {
             "requests": {"cpu": size.cpu_request, "memory": size.memory_request},
@@ -113,7 +115,7 @@ def _deployment(cell: Cell, product: Product) -> Manifest:
                         "runAsUser": RUN_AS_USER,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "containers": [container],
+                    "containers": [container, *([flagd_sidecar(cell)] if cell.flags else [])],
                     "topologySpreadConstraints": [
                         {
                             "maxSkew": 1,
@@ -184,6 +186,7 @@ def _network_policies(cell: Cell) -> list[Manifest]:
         database_cidrs=private,
         http_port=HTTP_PORT,
         database_port=DB_PORTS[cell.database.engine],
+        flag_sync_from=str(cell.vpc_cidr) if cell.flags else None,
     )
 
 
@@ -199,7 +202,8 @@ def database_security_group_policy(group_ids: Sequence[pulumi.Input[str]]) -> Ma
 
 def workload_manifests(cell: Cell) -> list[Manifest]:
     """Every Kubernetes object of the cell as plain data: the namespace and its NetworkPolicies, then
-    per product service a Deployment, Service, PodDisruptionBudget and HorizontalPodAutoscaler."""
+    per product service a Deployment (beside the service, a flagd sidecar when the cell file has
+    `flags:`), Service, PodDisruptionBudget and HorizontalPodAutoscaler."""
     namespace: Manifest = {
         "apiVersion": "v1",
         "kind": "Namespace",

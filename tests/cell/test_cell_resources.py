@@ -60,7 +60,7 @@ def expected_counts(cell: Cell) -> Counter[str]:
             "aws:cloudwatch/compositeAlarm:CompositeAlarm": 1,
             "aws:dynamodb/tableItem:TableItem": 1,
             "kubernetes:core/v1:Namespace": 1,
-            "kubernetes:networking.k8s.io/v1:NetworkPolicy": 4,
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy": 4 + int(cell.flags is not None),  # + the flag sync's egress
             "kubernetes:vpc.amazonaws.com/v1beta1:SecurityGroupPolicy": 1,
             "kubernetes:apps/v1:Deployment": PRODUCTS,
             "kubernetes:core/v1:Service": PRODUCTS,
@@ -248,7 +248,9 @@ def test_workloads_are_registered_from_the_one_definition(case: tuple[Cell, Inve
     for product, service in cell.services.items():
         pod = registered[("Deployment", f"{product.value}-service")].inputs["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
-        (container,) = pod["containers"]
+        containers = {c["name"]: c for c in pod["containers"]}
+        container = containers.pop(product.value)
+        assert list(containers) == (["flagd"] if cell.flags else [])
         pinned = f"@{service.image_digest}" if service.image_digest else ""
         assert container["image"].endswith(f":{service.release}{pinned}")
         assert {"name": "API_VERSIONS", "value": ",".join(service.api_versions)} in container["env"]

@@ -99,12 +99,13 @@ def _policies(cell: Cell) -> dict[str, dict[str, Any]]:
     return {m["metadata"]["name"]: m["spec"] for m in found}
 
 
-def test_namespace_denies_by_default_and_allows_three_flows(sample_fleet: Fleet) -> None:
+def test_namespace_denies_by_default_and_allows_only_the_needed_flows(sample_fleet: Fleet) -> None:
     for cell in sample_fleet.cells:
         policies = _policies(cell)
         private, public = subnet_cidrs(cell.vpc_cidr, cell.availability_zones)
         deny = policies.pop("default-deny")
         assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        flag_sync = policies.pop("allow-egress-to-flag-source", None)
         ingress = [rule for spec in policies.values() for rule in spec.get("ingress", [])]
         egress = [rule for spec in policies.values() for rule in spec.get("egress", [])]
         edge = [{"ipBlock": {"cidr": c}} for c in public]
@@ -117,6 +118,11 @@ def test_namespace_denies_by_default_and_allows_three_flows(sample_fleet: Fleet)
         assert {p["port"] for p in dns["ports"]} == {53}
         assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
         assert not any("0.0.0.0/0" in json.dumps(spec) for spec in policies.values())
+        # The flagd sidecar's sync: HTTPS only, and never into the VPC (the database, other pods).
+        assert cell.flags is not None and flag_sync is not None
+        (sync,) = flag_sync["egress"]
+        assert sync == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [str(cell.vpc_cidr)]}}],
+                        "ports": [{"protocol": "TCP", "port": 443}]}
 
 
 def test_the_cni_enforces_policies_and_pod_security_groups(case: tuple[Cell, Inventory]) -> None:
@@ -154,7 +160,9 @@ def test_images_by_digest_where_the_cell_file_gives_one(sample_fleet: Fleet) -> 
         for manifest in workload_manifests(cell):
             if manifest["kind"] != "Deployment":
                 continue
-            (container,) = manifest["spec"]["template"]["spec"]["containers"]
+            containers = {c["name"]: c for c in manifest["spec"]["template"]["spec"]["containers"]}
+            assert "@sha256:" in containers.pop("flagd")["image"]  # the sidecar is always pinned
+            (container,) = containers.values()
             digest = container["image"].partition("@")[2]
             annotations = manifest["metadata"].get("annotations", {})
             if cell is hipaa:

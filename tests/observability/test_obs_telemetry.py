@@ -27,8 +27,8 @@ def _containers(fleet: Fleet) -> list[tuple[str, dict[str, str]]]:
 
 
 def test_every_workload_carries_the_cell_resource_attributes(fleet: Fleet) -> None:
-    containers = _containers(fleet)
-    assert len(containers) == sum(len(c.services) for c in fleet.cells)
+    containers = _containers(fleet)  # each service's container and its flagd sidecar
+    assert len(containers) == sum(len(c.services) * (1 + int(c.flags is not None)) for c in fleet.cells)
     for cell_id, env in containers:
         attributes = dict(pair.split("=", 1) for pair in env["OTEL_RESOURCE_ATTRIBUTES"].split(","))
         cell = fleet.cell(cell_id)
@@ -39,7 +39,7 @@ def test_every_workload_carries_the_cell_resource_attributes(fleet: Fleet) -> No
 
 
 def test_a_log_record_through_the_sdk_carries_cell_id(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
-    cell_id, env = next((c, e) for c, e in _containers(fleet) if c == "smb-eu-1")
+    cell_id, env = next((c, e) for c, e in _containers(fleet) if c == "smb-eu-1" and "FLAGD_RESOLVER" in e)
     for name, value in env.items():
         monkeypatch.setenv(name, value)  # as the kubelet sets the container's environment
     exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]

@@ -4,16 +4,16 @@ The control plane publishes one flag file for the fleet; every cell's flagd side
 over HTTPS and serves it on localhost, so a change (or the kill switch) reaches every cell at
 once, with no redeploy. The workloads use the flagd provider in in-process mode against the
 sidecar's sync port and put the cell's identity in the global evaluation context (per request:
-the customer id as targeting key and as `customer_id`). The Cell module maps these dicts to
-its typed Kubernetes args.
+the customer id as targeting key and as `customer_id`). `workloads` adds both to every
+Deployment of a cell whose file has `flags:` (a source URL and a digest-pinned flagd image).
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from model.cells import Cell
+from model.cells import Cell, FlagSync
+from modules.cell.telemetry import observability_env
 
 EVAL_PORT = 8013  # flagd's gRPC/HTTP evaluation port
 MANAGEMENT_PORT = 8014  # health (/healthz, /readyz) and metrics
@@ -21,20 +21,22 @@ SYNC_PORT = 8015  # flag sync for in-process providers
 CONTEXT_ENV = {"cell_id": "CELLFLEET_CELL_ID", "tier": "CELLFLEET_TIER", "region": "CELLFLEET_REGION"}
 
 
-def _https(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment or any(c.isspace() for c in url):
-        raise ValueError(f"{url!r}: the flag source must be an https URL without query or fragment")
-    return url
+def _sync(cell: Cell) -> FlagSync:
+    if cell.flags is None:
+        raise ValueError(f"cell {cell.id} has no `flags:` (no flag file to sync)")
+    return cell.flags
 
 
-def flagd_sidecar(source_url: str, image: str) -> dict[str, Any]:
-    """The flagd container (Kubernetes container spec, camelCase) that syncs the fleet's flag file."""
+def flagd_sidecar(cell: Cell) -> dict[str, Any]:
+    """The flagd container (Kubernetes container spec, camelCase) that syncs the flag file `cell.flags` names."""
+    sync = _sync(cell)
     probe = {"path": "/readyz", "port": MANAGEMENT_PORT}
     return {
         "name": "flagd",
-        "image": image,
-        "args": ["start", "--uri", _https(source_url)],
+        "image": sync.flagd_image,
+        "env": observability_env(cell, "flagd"),  # flagd's own logs and metrics carry the cell id too
+        "imagePullPolicy": "Always",
+        "args": ["start", "--uri", sync.source],
         "ports": [
             {"name": "flagd-eval", "containerPort": EVAL_PORT},
             {"name": "flagd-mgmt", "containerPort": MANAGEMENT_PORT},
@@ -42,7 +44,7 @@ def flagd_sidecar(source_url: str, image: str) -> dict[str, Any]:
         ],
         "readinessProbe": {"httpGet": probe},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": MANAGEMENT_PORT}},
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,

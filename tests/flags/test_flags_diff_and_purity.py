@@ -1,4 +1,4 @@
-"""The cells' flagd sidecar spec, the PR view of flag changes, and the capability's purity."""
+"""The PR view of flag changes, and the capability's purity."""
 
 from __future__ import annotations
 
@@ -11,37 +11,10 @@ import tests.model.test_layers as layers
 from activation.diff import flag_changes, render_flag_changes
 from activation.gate import declared_releases, gate
 from activation.render import render_flags
-from activation.sidecar import SYNC_PORT, flagd_sidecar, workload_env
 from activation.views import explain, status_rows
 from fleet.inputs import load_fleet
 from fleet.options import REPO_ROOT
 from tests.flags.flags_support import BETA, REPO, SAMPLE, fleet_with_flag, sample_flags
-
-SOURCE = "https://flags.control-plane.example/cellfleet/flags.json"
-
-
-def test_sidecar_syncs_the_published_file_and_runs_locked_down() -> None:
-    spec = flagd_sidecar(SOURCE, "registry.example/flagd:pinned")
-    assert spec["args"] == ["start", "--uri", SOURCE]
-    assert {p["containerPort"] for p in spec["ports"]} == {8013, 8014, 8015}
-    assert spec["securityContext"]["readOnlyRootFilesystem"] is True
-    assert spec["securityContext"]["capabilities"] == {"drop": ["ALL"]}
-
-
-@pytest.mark.parametrize("url", ["http://flags.example/f.json", "https://", "https://x/f.json?token=1", "file:///etc/passwd",
-                                 "https://x/f.json --uri https://evil"])
-def test_sidecar_refuses_a_source_that_is_not_plain_https(url: str) -> None:
-    with pytest.raises(ValueError, match="https URL"):
-        flagd_sidecar(url, "img")
-
-
-def test_workload_env_carries_the_cells_identity_for_the_evaluation_context() -> None:
-    cell = load_fleet(REPO).cell("enterprise-us-hipaa")
-    env = {e["name"]: e["value"] for e in workload_env(cell)}
-    assert env["FLAGD_RESOLVER"] == "in-process"
-    assert env["FLAGD_SYNC_PORT"] == str(SYNC_PORT)
-    assert (env["CELLFLEET_CELL_ID"], env["CELLFLEET_TIER"], env["CELLFLEET_REGION"]) == (cell.id, "enterprise", cell.region)
-
 
 BEFORE = (REPO / "flags" / f"{SAMPLE}.yaml").read_text(encoding="utf-8")
 
@@ -86,6 +59,5 @@ def test_activation_renders_without_files_clock_or_environment() -> None:
             assert status_rows(flags, releases, date(2026, 3, 4))
             assert explain(flags[0], BETA, fleet.cell("smb-eu-1"), date(2026, 3, 4)).variant == "on"
             assert flag_changes([], flags, date(2026, 3, 4))
-            assert flagd_sidecar(SOURCE, "img") and workload_env(fleet.cell("smb-eu-1"))
         with layers.no_io(), pytest.raises(layers._Forbidden):
             exec(compile("open('Pulumi.yaml')", str(REPO_ROOT / "activation" / "render.py"), "exec"), {})
