@@ -62,6 +62,42 @@ def test_state_machines_log_and_trace(inventory: Inventory) -> None:
             assert machine.inputs["loggingConfiguration"]["includeExecutionData"] is False
 
 
+def _token_uses(node: Any, path: str = "") -> list[str]:
+    """Paths of every value that is the task token (`$$.Task.Token`) in a definition."""
+    if isinstance(node, dict):
+        return [u for k, v in node.items() for u in _token_uses(v, f"{path}/{k}")]
+    if isinstance(node, list):
+        return [u for i, v in enumerate(node) for u in _token_uses(v, f"{path}/{i}")]
+    return [path] if isinstance(node, str) and "$$.Task.Token" in node else []
+
+
+def _states(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every state, those inside Map processors and Parallel branches included."""
+    found = []
+    for state in definition.get("States", {}).values():
+        found.append(state)
+        for inner in [state.get("ItemProcessor") or state.get("Iterator") or {}, *state.get("Branches", [])]:
+            found += _states(inner)
+    return found
+
+
+def test_task_tokens_go_only_to_the_callback_that_answers_them(inventory: Inventory) -> None:
+    """A token is handed out only in a `.waitForTaskToken` task's request, as `task_token`; no state keeps it."""
+    used = 0
+    for name, definition in machines(inventory).items():
+        for task in tasks(definition):
+            uses = _token_uses(task)
+            if not uses:
+                continue
+            used += len(uses)
+            assert task["Resource"].endswith(".waitForTaskToken"), (name, task["Resource"])
+            assert all(u.startswith("/Parameters/") and u.endswith("/task_token.$") for u in uses), (name, uses)
+            assert "ResultPath" in task and task["ResultPath"] is None, name  # the answer's output is dropped
+        others = [state for state in _states(definition) if state["Type"] not in {"Task", "Map", "Parallel"}]
+        assert not _token_uses(others), name
+    assert used >= 3  # deploy request, wave approval, cell approval
+
+
 def test_channels_of_the_contract_exist(inventory: Inventory) -> None:
     assert one(inventory, "aws:cloudwatch/eventBus:EventBus", "control-plane-bus").inputs["name"] == TARGETS.event_bus
     topics = {r.inputs["name"] for r in inventory.of_type("aws:sns/topic:Topic")}
