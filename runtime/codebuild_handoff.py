@@ -20,6 +20,7 @@ Runs on the Lambda Python runtime with only the standard library and boto3.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -127,7 +128,8 @@ def start(settings: Settings, fields: Mapping[str, str], token: str) -> dict[str
         build = codebuild.start_build(projectName=settings.project,
                                       environmentVariablesOverride=environment(fields, parameter))["build"]
     except (ClientError, BotoCoreError) as exc:
-        ssm.delete_parameter(Name=parameter)
+        with contextlib.suppress(ClientError, BotoCoreError):  # else it waits for the next deploy to overwrite it
+            ssm.delete_parameter(Name=parameter)
         raise Refused("DeployerStartFailed", f"could not start {settings.project}: {_code(exc)}") from None
     return {"build": str(build["id"]), "parameter": parameter}
 
@@ -154,5 +156,8 @@ def handler(event: Mapping[str, Any], _context: Any = None) -> dict[str, Any]:
         error, cause = "DeployerMisconfigured", str(exc)
     else:
         return {"started": True, **started}
-    boto3.client("stepfunctions").send_task_failure(taskToken=token, error=error, cause=cause)
-    return {"started": False, "error": error, "cause": cause}
+    try:
+        boto3.client("stepfunctions").send_task_failure(taskToken=token, error=error, cause=cause)
+    except (ClientError, BotoCoreError) as exc:  # the task timed out or was stopped: nothing waits any more
+        return {"started": False, "answered": False, "error": error, "cause": cause, "answer_error": _code(exc)}
+    return {"started": False, "answered": True, "error": error, "cause": cause}

@@ -161,7 +161,7 @@ def test_the_build_gets_the_token_only_as_a_parameter_store_reference(aws: dict[
 def test_a_refused_request_starts_no_build_and_fails_the_task(aws: dict[str, Any], change: dict[str, str],
                                                               error: str, cause: str) -> None:
     result, token, execution = _deliver(aws, {**REQUEST, **change})
-    assert (result["started"], result["error"], result["cause"]) == (False, error, cause)
+    assert (result["started"], result["answered"], result["error"], result["cause"]) == (False, True, error, cause)
     assert aws["sent"] == []
     assert _builds(aws) == aws["builds"]
     assert _parameters(aws) == []  # the token was never written anywhere
@@ -187,6 +187,12 @@ def test_a_misconfigured_handoff_fails_the_task(aws: dict[str, Any], monkeypatch
     assert result["error"] == "DeployerMisconfigured"
     assert _finished(aws, execution)["error"] == "DeployerMisconfigured"
     assert aws["sent"] == [] and _parameters(aws) == []
+
+
+def test_a_token_nobody_waits_for_any_more_is_reported_not_raised(aws: dict[str, Any]) -> None:
+    result = codebuild_handoff.handler({"detail": {**REQUEST, "cell_id": "control-plane", "task_token": "gone"}})
+    assert (result["started"], result["answered"], result["error"]) == (False, False, "ReservedStack")
+    assert result["answer_error"]  # Step Functions' error code, e.g. InvalidToken
 
 
 def test_an_event_without_a_token_is_ignored() -> None:
