@@ -57,6 +57,7 @@ from pipelines.targets import Targets
 Program = Callable[[], None]
 ROUTER_SOURCE = Path(runtime.__file__).resolve().parent / "cell_router.py"
 ARGOCD_DEPLOYER_SOURCE = Path(runtime.__file__).resolve().parent / "argocd_deployer.py"
+CODEBUILD_HANDOFF_SOURCE = Path(runtime.__file__).resolve().parent / "codebuild_handoff.py"
 
 
 class StackError(Exception):
@@ -136,6 +137,7 @@ def control_plane_program(inputs: FleetInputs) -> None:
     built = build_control_plane(inputs.plan, ControlPlaneSettings(
         names=control_plane_names(region),
         account=account,
+        handoff_source=CODEBUILD_HANDOFF_SOURCE,
         repository=config.get("repository"),
         log_retention_days=config.get_int("logRetentionDays") or 365,
         pulumi_cli=PulumiCli(sha256=config.get("pulumiCliSha256")),

@@ -8,9 +8,11 @@ and notifications topics (KMS); log groups encrypted with the stack's KMS key an
 `log_retention_days`; the DynamoDB cell
 registry (written by the cell stacks) and the rollout-state table (written by the pipeline
 only), both with point-in-time recovery and encryption; and the reference deployer: an
-EventBridge rule on `CellDeployRequested` starting a CodeBuild project that runs
-`pulumi up --stack <cell>` (or, for GitOps fleets, invoking the Argo CD deployer Lambda
-given in `ControlPlaneSettings.lambda_deployer`). The stack's config is read by the tool (`fleet.stacks`).
+EventBridge rule on `CellDeployRequested` invoking the hand-off Lambda (`handoff_source`),
+which keeps the task token in a SecureString parameter (the same KMS key) and starts a
+CodeBuild project that runs `pulumi up --stack <cell>` (or, for GitOps fleets, invoking the
+Argo CD deployer Lambda given in `ControlPlaneSettings.lambda_deployer`). The stack's config
+is read by the tool (`fleet.stacks`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class ControlPlaneSettings:
 
     names: Targets  # names only; the account in it is a placeholder, ARNs come from `account`
     account: pulumi.Input[str]
+    handoff_source: Path  # the CodeBuild deployer's hand-off Lambda (one Python file, `handler`)
     repository: str | None = None
     log_retention_days: int = 365  # FSBP CloudWatch.16: at least a year
     pulumi_cli: deployer.PulumiCli = dataclasses.field(default_factory=deployer.PulumiCli)
@@ -79,7 +82,6 @@ def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPl
     targets_output = pulumi.Output.from_input(settings.account).apply(
         lambda account: dataclasses.replace(names, account=account))
 
-    account = pulumi.Output.from_input(settings.account)
     bus = aws.cloudwatch.EventBus(f"{NAME}-bus", name=names.event_bus)
     approvals = aws.sns.Topic(f"{NAME}-approvals", name=names.approvals_topic, kms_master_key_id="alias/aws/sns")
     notifications = aws.sns.Topic(f"{NAME}-notifications", name=names.notifications_topic,
@@ -87,7 +89,7 @@ def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPl
     registry = _cell_table(f"{NAME}-registry", names.registry_table)  # written by the cell stacks
     rollout_state = _cell_table(f"{NAME}-rollout-state", names.rollout_table)  # written by the pipeline only
     retention = settings.log_retention_days
-    key = _logs_key(names, account)
+    key = _logs_key(names, targets_output, deploy_tokens=settings.lambda_deployer is None)
     logs = aws.cloudwatch.LogGroup(f"{NAME}-pipeline-logs", name=f"/aws/vendedlogs/states/{names.prefix}-pipeline",
                                    retention_in_days=retention, kms_key_id=key.arn)
 
@@ -152,9 +154,10 @@ MIGRATIONS_ROLE = f"{NAME}-migrations-role"  # migrations.deploy's orchestrator 
 DEPLOY_RULE = "cell-deploy-requested"
 
 
-def _logs_key(names: Targets, account: pulumi.Output[str]) -> aws.kms.Key:
-    """The customer-managed key of the control plane's log groups (rotated; logs may use it for its groups only)."""
-    def policy(acct: str) -> str:
+def _logs_key(names: Targets, targets: pulumi.Output[Targets], *, deploy_tokens: bool) -> aws.kms.Key:
+    """The control plane's customer-managed key (rotated): its log groups, and the CodeBuild deployer's task tokens."""
+    def policy(t: Targets) -> str:
+        acct = t.account
         admin = ["kms:CancelKeyDeletion", "kms:DescribeKey", "kms:DisableKey", "kms:EnableKey",
                  "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
                  "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
@@ -168,10 +171,11 @@ def _logs_key(names: Targets, account: pulumi.Output[str]) -> aws.kms.Key:
              "Action": use, "Resource": "*",
              "Condition": {"ArnLike": {
                  "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{names.region}:{acct}:log-group:*"}}},
+            *([deployer.token_key_statement(t)] if deploy_tokens else []),
         ]}, sort_keys=True)
 
-    return aws.kms.Key(f"{NAME}-logs-key", description="cellfleet control-plane log groups",
-                       enable_key_rotation=True, deletion_window_in_days=30, policy=account.apply(policy))
+    return aws.kms.Key(f"{NAME}-logs-key", description="cellfleet control-plane log groups and deploy tokens",
+                       enable_key_rotation=True, deletion_window_in_days=30, policy=targets.apply(policy))
 
 
 def _bus_policy(bus: aws.cloudwatch.EventBus, role: aws.iam.Role, targets: pulumi.Output[Targets]) -> None:
@@ -193,28 +197,17 @@ def _bus_policy(bus: aws.cloudwatch.EventBus, role: aws.iam.Role, targets: pulum
 
 def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Output[Targets],
               settings: ControlPlaneSettings, key: aws.kms.Key) -> aws.codebuild.Project:
-    """EventBridge rule -> CodeBuild project running the buildspec in `pipelines.deployer`."""
-    project_name = f"{names.prefix}-cell-deployer"
+    """EventBridge rule -> hand-off Lambda -> CodeBuild project running the buildspec in `pipelines.deployer`."""
+    project_name = deployer.project_name(names)
     logs = aws.cloudwatch.LogGroup(f"{NAME}-deployer-logs", name=f"/aws/codebuild/{project_name}",
                                    retention_in_days=settings.log_retention_days, kms_key_id=key.arn)
     build_role = aws.iam.Role(f"{NAME}-deployer-role", assume_role_policy=targets.apply(
-        lambda t: service_trust_policy("codebuild.amazonaws.com", t.account,
-                                       [f"arn:{t.partition}:codebuild:{t.region}:{t.account}:project/{project_name}"])))
+        lambda t: service_trust_policy("codebuild.amazonaws.com", t.account, [deployer.project_arn(t)])))
     repository = settings.repository
-    machine_arns = targets.apply(lambda t: [t.machine_arn(kind) for kind in MACHINES])
     aws.iam.RolePolicy(
         f"{NAME}-deployer-policy", role=build_role.id,
-        policy=pulumi.Output.all(logs.arn, machine_arns).apply(lambda args: json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "BuildLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                 "Resource": [args[0], f"{args[0]}:*"]},
-                # Task tokens carry no ARN; SendTask* are authorised on the state machines.
-                {"Sid": "AnswerTaskTokens", "Effect": "Allow",
-                 "Action": ["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"],
-                 "Resource": args[1]},
-            ],
-        }, sort_keys=True)),
+        policy=pulumi.Output.all(targets, key.arn, logs.arn).apply(
+            lambda args: json.dumps(deployer.build_policy(args[0], args[1], args[2]), sort_keys=True)),
     )
     source: dict[str, Any] = {"type": "GITHUB", "location": repository} if repository else {"type": "NO_SOURCE"}
     project = aws.codebuild.Project(
@@ -232,61 +225,74 @@ def _deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Outp
             cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(group_name=logs.name),
         ),
     )
-    rule = aws.cloudwatch.EventRule(
-        f"{NAME}-deploy-requested", name=DEPLOY_RULE, event_bus_name=bus.name,
-        event_pattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [DEPLOY_DETAIL_TYPE]}, sort_keys=True),
-    )
-    events_role = aws.iam.Role(f"{NAME}-deployer-events-role", assume_role_policy=targets.apply(
-        lambda t: service_trust_policy("events.amazonaws.com", t.account,
-                                       [f"arn:{t.partition}:events:{t.region}:{t.account}:rule/{t.event_bus}/{DEPLOY_RULE}"])))
-    aws.iam.RolePolicy(
-        f"{NAME}-deployer-events-policy", role=events_role.id,
-        policy=project.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Sid": "StartDeployerBuild", "Effect": "Allow", "Action": ["codebuild:StartBuild"], "Resource": [arn]},
-        ]}, sort_keys=True)),
-    )
-    paths, template = deployer.input_transformer()
-    aws.cloudwatch.EventTarget(
-        f"{NAME}-deploy-requested-target", rule=rule.name, event_bus_name=bus.name, arn=project.arn,
-        role_arn=events_role.arn,
-        input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(input_paths=paths, input_template=template),
+    environment = pulumi.Output.all(targets, key.arn).apply(lambda args: deployer.handoff_environment(args[0], args[1]))
+    _function_on_rule(
+        _Function("deploy-handoff", settings.handoff_source, deployer.HANDOFF_TIMEOUT_SECONDS, environment,
+                  "Starts the cell deployer build for CellDeployRequested, the task token kept in Parameter Store"),
+        names, bus, targets, settings.log_retention_days, key,
+        lambda log_group_arn: pulumi.Output.all(targets, key.arn, log_group_arn).apply(
+            lambda args: json.dumps(deployer.handoff_policy(args[0], args[1], args[2]), sort_keys=True)),
     )
     return project
 
 
+@dataclass(frozen=True)
+class _Function:
+    """One Lambda answering CellDeployRequested: `<prefix>-<kind>`, its code, timeout, environment."""
+
+    kind: str
+    source: Path
+    timeout_seconds: int
+    environment: pulumi.Input[Mapping[str, str]]
+    description: str
+
+
 def _lambda_deployer(names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Output[Targets],
                      spec: LambdaDeployer, retention: int, key: aws.kms.Key) -> aws.lambda_.Function:
-    """EventBridge rule -> the deployer Lambda (invoked once: the pipeline's task timeout, not retries, recovers)."""
-    function_name = f"{names.prefix}-argocd-deployer"
-    logs = aws.cloudwatch.LogGroup(f"{NAME}-argocd-deployer-logs", name=f"/aws/lambda/{function_name}",
+    """EventBridge rule -> the deployer Lambda of `spec`."""
+    return _function_on_rule(
+        _Function("argocd-deployer", spec.source, spec.timeout_seconds, dict(spec.environment),
+                  "Answers CellDeployRequested events through Argo CD and answers the task token"),
+        names, bus, targets, retention, key,
+        lambda log_group_arn: pulumi.Output.all(targets, log_group_arn).apply(
+            lambda args: json.dumps(spec.policy(args[0], args[1]), sort_keys=True)),
+        handler=spec.handler,
+    )
+
+
+def _function_on_rule(fn: _Function, names: Targets, bus: aws.cloudwatch.EventBus, targets: pulumi.Output[Targets],
+                      retention: int, key: aws.kms.Key, policy: Callable[[pulumi.Output[str]], pulumi.Output[str]],
+                      handler: str | None = None) -> aws.lambda_.Function:
+    """EventBridge rule -> a Lambda (invoked once: the pipeline's task timeout, not retries, recovers).
+
+    `policy` maps the function's log group ARN to its role's policy.
+    """
+    function_name = f"{names.prefix}-{fn.kind}"
+    logs = aws.cloudwatch.LogGroup(f"{NAME}-{fn.kind}-logs", name=f"/aws/lambda/{function_name}",
                                    retention_in_days=retention, kms_key_id=key.arn)
-    role = aws.iam.Role(f"{NAME}-argocd-deployer-role", assume_role_policy=targets.apply(
+    role = aws.iam.Role(f"{NAME}-{fn.kind}-role", assume_role_policy=targets.apply(
         lambda t: service_trust_policy("lambda.amazonaws.com", t.account,
                                        [f"arn:{t.partition}:lambda:{t.region}:{t.account}:function:{function_name}"])))
-    policy = aws.iam.RolePolicy(
-        f"{NAME}-argocd-deployer-policy", role=role.id,
-        policy=pulumi.Output.all(targets, logs.arn).apply(
-            lambda args: json.dumps(spec.policy(args[0], args[1]), sort_keys=True)),
-    )
+    role_policy = aws.iam.RolePolicy(f"{NAME}-{fn.kind}-policy", role=role.id, policy=policy(logs.arn))
     function = aws.lambda_.Function(
-        f"{NAME}-argocd-deployer",
+        f"{NAME}-{fn.kind}",
         name=function_name,
-        description="Answers CellDeployRequested events through Argo CD and answers the task token",
+        description=fn.description,
         runtime="python3.12",
-        handler=spec.handler,
+        handler=handler or f"{fn.source.stem}.handler",
         role=role.arn,
-        timeout=spec.timeout_seconds,
-        code=pulumi.AssetArchive({spec.source.name: pulumi.FileAsset(str(spec.source))}),
-        environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(spec.environment)),
-        opts=pulumi.ResourceOptions(depends_on=[logs, policy]),
+        timeout=fn.timeout_seconds,
+        code=pulumi.AssetArchive({fn.source.name: pulumi.FileAsset(str(fn.source))}),
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=fn.environment),
+        opts=pulumi.ResourceOptions(depends_on=[logs, role_policy]),
     )
-    aws.lambda_.FunctionEventInvokeConfig(f"{NAME}-argocd-deployer-invoke", function_name=function.name,
+    aws.lambda_.FunctionEventInvokeConfig(f"{NAME}-{fn.kind}-invoke", function_name=function.name,
                                           maximum_retry_attempts=0)
     rule = aws.cloudwatch.EventRule(
         f"{NAME}-deploy-requested", name=DEPLOY_RULE, event_bus_name=bus.name,
         event_pattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [DEPLOY_DETAIL_TYPE]}, sort_keys=True),
     )
-    permission = aws.lambda_.Permission(f"{NAME}-argocd-deployer-invoked-by-rule", action="lambda:InvokeFunction",
+    permission = aws.lambda_.Permission(f"{NAME}-{fn.kind}-invoked-by-rule", action="lambda:InvokeFunction",
                                         function=function.name, principal="events.amazonaws.com",
                                         source_arn=rule.arn)
     aws.cloudwatch.EventTarget(f"{NAME}-deploy-requested-target", rule=rule.name, event_bus_name=bus.name,

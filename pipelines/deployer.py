@@ -1,13 +1,18 @@
-"""The reference deployer: a CodeBuild build per `CellDeployRequested` event.
+"""The reference deployer: a CodeBuild build per `CellDeployRequested` event, started by a hand-off Lambda.
 
-The EventBridge rule hands the event's `detail` to CodeBuild as environment variables; the
-buildspec checks them (a cell id by the cell-id pattern, never a reserved stack; a release
-by the semver pattern, or `declared`: the cell file's own releases; `none` is refused, so a
-rollback with nothing to go back to fails and a person acts; the action), installs the pinned Pulumi CLI after checking its
-SHA-256, runs `pulumi up --stack <cell>` with the requested version and answers the task
-token with SendTaskSuccess (output built by `jq`) or SendTaskFailure. Every step runs in the
-build phase so that any failure, a refused input included, is answered at once. Any other
-deployer (ArgoCD hook, Lambda…) can replace it by honouring the same event and token contract.
+EventBridge invokes the hand-off Lambda (`runtime/codebuild_handoff.py`), which checks the
+detail, writes the task token to a Parameter Store SecureString under
+`/<prefix>/deploy-tokens/` (encrypted with the control plane's KMS key) and starts the build
+with `TASK_TOKEN` as a PARAMETER_STORE override, so the token never appears in the build's
+details; the other fields are PLAINTEXT environment variables (`DETAIL_TO_ENV`). The buildspec
+checks them again (a cell id by the cell-id pattern, never a reserved stack; a release by the
+semver pattern, or `declared`: the cell file's own releases; `none` is refused, so a rollback
+with nothing to go back to fails and a person acts; the action), installs the pinned Pulumi CLI
+after checking its SHA-256, runs `pulumi up --stack <cell>` with the requested version, answers
+the task token with SendTaskSuccess (output built by `jq`) or SendTaskFailure and, whatever
+happened, deletes the token's parameter. Every step runs in the build phase so that any
+failure, a refused input included, is answered at once. Any other deployer (Argo CD Lambda…)
+can replace it by honouring the same event and token contract.
 """
 
 from __future__ import annotations
@@ -18,7 +23,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.cells import CELL_ID, SEMVER
-from model.contract import CONFIG_NAMESPACE, CONTROL_PLANE_STACK, DECLARED_RELEASES, LANDING_ZONE_STACK, RELEASE_KEY
+from model.contract import (
+    CONFIG_NAMESPACE,
+    CONTROL_PLANE_STACK,
+    DECLARED_RELEASES,
+    LANDING_ZONE_STACK,
+    MACHINES,
+    RELEASE_KEY,
+)
+from model.iam import POLICY_VERSION
+from pipelines.targets import Targets
 
 # detail field -> environment variable of the build
 DETAIL_TO_ENV = {
@@ -28,8 +42,11 @@ DETAIL_TO_ENV = {
     "previous_version": "PREVIOUS_RELEASE",
     "wave": "WAVE",
     "rollout": "ROLLOUT",
-    "task_token": "TASK_TOKEN",
 }
+CALLBACK_ENV = "TASK_TOKEN"  # a PARAMETER_STORE override: CodeBuild resolves the parameter inside the build
+CALLBACK_PARAMETER_ENV = "TASK_TOKEN_PARAMETER"  # the parameter's name, deleted once the token is answered
+CALLBACK_PATH = "deploy-tokens"
+HANDOFF_TIMEOUT_SECONDS = 30
 RELEASE_CONFIG_KEY = f"{CONFIG_NAMESPACE}:{RELEASE_KEY}"  # the cell program deploys this release
 RESERVED_STACKS = (CONTROL_PLANE_STACK, LANDING_ZONE_STACK)
 ACTIONS = ("deploy", "rollback")
@@ -102,6 +119,11 @@ def answer_command() -> str:
     )
 
 
+def forget_token_command() -> str:
+    """Delete the token's parameter (post_build `finally`: after the answer, whether it was sent or not)."""
+    return f'aws ssm delete-parameter --name "${CALLBACK_PARAMETER_ENV}"'
+
+
 def buildspec(cli: PulumiCli | None = None) -> dict[str, Any]:
     """The CodeBuild buildspec (a dict; JSON is valid buildspec YAML)."""
     cli = cli or PulumiCli()
@@ -121,7 +143,7 @@ def buildspec(cli: PulumiCli | None = None) -> dict[str, Any]:
                     f'else pulumi up --yes --skip-preview --stack "$CELL_ID" --config "{RELEASE_CONFIG_KEY}=$RELEASE"; fi',
                 ],
             },
-            "post_build": {"commands": [answer_command()]},
+            "post_build": {"commands": [answer_command()], "finally": [forget_token_command()]},
         },
     }
 
@@ -130,9 +152,73 @@ def buildspec_text(cli: PulumiCli | None = None) -> str:
     return json.dumps(buildspec(cli), sort_keys=True, indent=2)
 
 
-def input_transformer() -> tuple[dict[str, str], str]:
-    """EventBridge -> CodeBuild StartBuild: input paths and the template (environment overrides)."""
-    paths = {name: f"$.detail.{name}" for name in DETAIL_TO_ENV}
-    overrides = [{"name": env, "value": f"<{name}>", "type": "PLAINTEXT"} for name, env in DETAIL_TO_ENV.items()]
-    # EventBridge substitutes <name> placeholders inside string values of the template.
-    return paths, json.dumps({"environmentVariablesOverride": overrides}, sort_keys=True)
+def token_parameter_prefix(targets: Targets) -> str:
+    """The Parameter Store path holding the task tokens of deploys in flight (`/cellfleet/deploy-tokens`)."""
+    return f"/{targets.prefix}/{CALLBACK_PATH}"
+
+
+def token_parameters_arn(targets: Targets) -> str:
+    return f"arn:{targets.partition}:ssm:{targets.region}:{targets.account}:parameter{token_parameter_prefix(targets)}/*"
+
+
+def project_name(targets: Targets) -> str:
+    return f"{targets.prefix}-cell-deployer"
+
+
+def project_arn(targets: Targets) -> str:
+    return f"arn:{targets.partition}:codebuild:{targets.region}:{targets.account}:project/{project_name(targets)}"
+
+
+def _answer_tokens(targets: Targets, actions: list[str]) -> dict[str, Any]:
+    # Task tokens carry no ARN; SendTask* are authorised on the state machines.
+    return {"Sid": "AnswerTaskTokens", "Effect": "Allow", "Action": actions,
+            "Resource": sorted(targets.machine_arn(kind) for kind in MACHINES)}
+
+
+def _logs(log_group_arn: str) -> dict[str, Any]:
+    return {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"]}
+
+
+def handoff_environment(targets: Targets, key_arn: str) -> dict[str, str]:
+    """The hand-off Lambda's environment: the project it starts, where and with which key it keeps tokens."""
+    return {"DEPLOYER_PROJECT": project_name(targets), "TOKEN_PARAMETER_PREFIX": token_parameter_prefix(targets),
+            "TOKEN_KEY_ID": key_arn}
+
+
+def handoff_policy(targets: Targets, key_arn: str, log_group_arn: str) -> dict[str, Any]:
+    """The hand-off Lambda: write and remove token parameters, encrypt them, start the build, refuse a task."""
+    return {"Version": POLICY_VERSION, "Statement": [
+        {"Sid": "KeepTokens", "Effect": "Allow", "Action": ["ssm:DeleteParameter", "ssm:PutParameter"],
+         "Resource": [token_parameters_arn(targets)]},
+        {"Sid": "EncryptTokens", "Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+         "Resource": [key_arn]},
+        {"Sid": "StartDeployerBuild", "Effect": "Allow", "Action": ["codebuild:StartBuild"],
+         "Resource": [project_arn(targets)]},
+        _answer_tokens(targets, ["states:SendTaskFailure"]),
+        _logs(log_group_arn),
+    ]}
+
+
+def build_policy(targets: Targets, key_arn: str, log_group_arn: str) -> dict[str, Any]:
+    """The build: read (CodeBuild resolves the override) and delete token parameters, answer tasks, log."""
+    return {"Version": POLICY_VERSION, "Statement": [
+        {"Sid": "ReadAndForgetTokens", "Effect": "Allow", "Action": ["ssm:DeleteParameter", "ssm:GetParameters"],
+         "Resource": [token_parameters_arn(targets)]},
+        {"Sid": "DecryptTokens", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [key_arn]},
+        _answer_tokens(targets, ["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"]),
+        _logs(log_group_arn),
+    ]}
+
+
+def token_key_statement(targets: Targets) -> dict[str, Any]:
+    """Key policy: the account's roles may use the key through Parameter Store, for token parameters only.
+
+    IAM still decides which role (`handoff_policy`, `build_policy`); this statement keeps the key
+    from encrypting or decrypting anything else for them.
+    """
+    return {"Sid": "DeployTokensThroughParameterStore", "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{targets.partition}:iam::{targets.account}:root"},
+            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{targets.region}.amazonaws.com"},
+                          "ArnLike": {"kms:EncryptionContext:PARAMETER_ARN": token_parameters_arn(targets)}}}

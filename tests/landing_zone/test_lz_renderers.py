@@ -88,6 +88,8 @@ def test_openapi_imports_into_api_gateway(sample_routes: RoutesFile) -> None:
 
 @pytest.mark.parametrize("at", [DAY_DEPRECATED, DAY_SUNSET])
 def test_kong_file_validates_against_the_deck_schema(sample_routes: RoutesFile, at: date) -> None:
+    """Schema check against decK's JSON schema, not a running gateway:
+    no real Kong/Envoy is installable here (none on Debian, PyPI or npm)."""
     schema = json.loads(KONG_SCHEMA.read_text(encoding="utf-8"))
     text = render_all(compile_edge(sample_routes, at))["kong.yaml"]
     document = YAML(typ="safe", pure=True).load(text)
@@ -97,6 +99,8 @@ def test_kong_file_validates_against_the_deck_schema(sample_routes: RoutesFile, 
 
 @pytest.mark.parametrize("at", [DAY_DEPRECATED, DAY_SUNSET])
 def test_envoy_config_loads_into_typed_envoy_models(sample_routes: RoutesFile, at: date) -> None:
+    """Structure check with Envoy's generated API models, not a running proxy:
+    no real Kong/Envoy is installable here (none on Debian, PyPI or npm)."""
     document = envoy_document(compile_edge(sample_routes, at))
     typed = RouteConfiguration.from_dict(document)  # unknown fields or wrong types raise
     assert typed.to_dict(casing=betterproto2.Casing.SNAKE) == document  # nothing was dropped
@@ -282,6 +286,9 @@ IDENTITY = {ACCOUNT_HEADER, CELL_HEADER, ROUTE_HEADER, *FORWARDED_HEADERS}
 
 
 def test_kong_drops_client_identity_and_throttles_keyless_requests_by_ip(sample_routes: RoutesFile) -> None:
+    """Structure check of the Kong document (forged identity headers removed, then set from the consumer);
+    no request is sent through Kong: no real Kong/Envoy is installable here (none on Debian, PyPI or npm).
+    test_lz_nginx_edge sends forged headers through real nginx."""
     plan = compile_edge(sample_routes, DAY_SUNSET)
     document = kong_document(plan)
     [anonymous] = document["consumers"]
@@ -298,6 +305,9 @@ def test_kong_drops_client_identity_and_throttles_keyless_requests_by_ip(sample_
 
 
 def test_envoy_drops_client_identity_and_limits_every_client_address(sample_routes: RoutesFile) -> None:
+    """Structure check of the Envoy route configuration (forged identity headers removed, then set from ext_authz);
+    no request is sent through Envoy: no real Kong/Envoy is installable here (none on Debian, PyPI or npm).
+    test_lz_nginx_edge sends forged headers through real nginx."""
     plan = compile_edge(sample_routes, DAY_SUNSET)
     [host] = envoy_document(plan)["virtual_hosts"]
     assert set(host["request_headers_to_remove"]) == IDENTITY - {ROUTE_HEADER}  # overwritten per route instead

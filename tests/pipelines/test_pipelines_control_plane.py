@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+import runtime.codebuild_handoff
 from fleet.inputs import load_inputs
 from fleet.mocking import Inventory, Registered, run_program
 from fleet.options import REPO_ROOT
-from fleet.stacks import control_plane_program
+from fleet.stacks import CODEBUILD_HANDOFF_SOURCE, control_plane_program
 from model.contract import DEFAULT_PAGING_TOPIC, DEPLOY_DETAIL_TYPE, EVENT_SOURCE
 from pipelines.iam import tasks
 from pipelines.targets import Targets
@@ -59,6 +60,42 @@ def test_state_machines_log_and_trace(inventory: Inventory) -> None:
         if machine.inputs["name"] in PIPELINE_MACHINES:  # task tokens travel in their states' data
             assert machine.inputs["loggingConfiguration"]["level"] == "ERROR"
             assert machine.inputs["loggingConfiguration"]["includeExecutionData"] is False
+
+
+def _token_uses(node: Any, path: str = "") -> list[str]:
+    """Paths of every value that is the task token (`$$.Task.Token`) in a definition."""
+    if isinstance(node, dict):
+        return [u for k, v in node.items() for u in _token_uses(v, f"{path}/{k}")]
+    if isinstance(node, list):
+        return [u for i, v in enumerate(node) for u in _token_uses(v, f"{path}/{i}")]
+    return [path] if isinstance(node, str) and "$$.Task.Token" in node else []
+
+
+def _states(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every state, those inside Map processors and Parallel branches included."""
+    found = []
+    for state in definition.get("States", {}).values():
+        found.append(state)
+        for inner in [state.get("ItemProcessor") or state.get("Iterator") or {}, *state.get("Branches", [])]:
+            found += _states(inner)
+    return found
+
+
+def test_task_tokens_go_only_to_the_callback_that_answers_them(inventory: Inventory) -> None:
+    """A token is handed out only in a `.waitForTaskToken` task's request, as `task_token`; no state keeps it."""
+    used = 0
+    for name, definition in machines(inventory).items():
+        for task in tasks(definition):
+            uses = _token_uses(task)
+            if not uses:
+                continue
+            used += len(uses)
+            assert task["Resource"].endswith(".waitForTaskToken"), (name, task["Resource"])
+            assert all(u.startswith("/Parameters/") and u.endswith("/task_token.$") for u in uses), (name, uses)
+            assert "ResultPath" in task and task["ResultPath"] is None, name  # the answer's output is dropped
+        others = [state for state in _states(definition) if state["Type"] not in {"Task", "Map", "Parallel"}]
+        assert not _token_uses(others), name
+    assert used >= 3  # deploy request, wave approval, cell approval
 
 
 def test_channels_of_the_contract_exist(inventory: Inventory) -> None:
@@ -131,10 +168,6 @@ def test_observability_policy_only_logs_and_xray(inventory: Inventory) -> None:
 def test_reference_deployer_answers_the_task_token(inventory: Inventory) -> None:
     rule = one(inventory, "aws:cloudwatch/eventRule:EventRule", "control-plane-deploy-requested").inputs
     assert json.loads(rule["eventPattern"]) == {"detail-type": [DEPLOY_DETAIL_TYPE], "source": [EVENT_SOURCE]}
-    target = one(inventory, "aws:cloudwatch/eventTarget:EventTarget", "control-plane-deploy-requested-target").inputs
-    assert target["inputTransformer"]["inputPaths"]["task_token"] == "$.detail.task_token"
-    overrides = json.loads(target["inputTransformer"]["inputTemplate"])["environmentVariablesOverride"]
-    assert {o["name"] for o in overrides} >= {"CELL_ID", "RELEASE", "TASK_TOKEN", "DEPLOY_ACTION"}
     project = one(inventory, "aws:codebuild/project:Project", "control-plane-cell-deployer").inputs
     spec = json.loads(project["source"]["buildspec"])
     build = " ".join(spec["phases"]["build"]["commands"])
@@ -144,9 +177,63 @@ def test_reference_deployer_answers_the_task_token(inventory: Inventory) -> None
     assert "send-task-success" in answer
     assert "send-task-failure" in answer
     assert "$TASK_TOKEN" in answer
-    events_policy = json.loads(
-        one(inventory, "aws:iam/rolePolicy:RolePolicy", "control-plane-deployer-events-policy").inputs["policy"])
-    assert [s["Action"] for s in events_policy["Statement"]] == [["codebuild:StartBuild"]]
+    assert spec["phases"]["post_build"]["finally"] == ['aws ssm delete-parameter --name "$TASK_TOKEN_PARAMETER"']
+
+
+HANDOFF = "control-plane-deploy-handoff"
+TOKENS = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cellfleet/deploy-tokens/*"
+PROJECT = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/cellfleet-cell-deployer"
+
+
+def _grants(inventory: Inventory, policy: str) -> dict[str, set[str]]:
+    """Action -> resources of one role policy; no wildcard action, no `*` resource."""
+    document = json.loads(one(inventory, "aws:iam/rolePolicy:RolePolicy", policy).inputs["policy"])
+    grants: dict[str, set[str]] = {}
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow"
+        for action in statement["Action"]:
+            assert "*" not in action, action
+            grants.setdefault(action, set()).update(statement["Resource"])
+    assert "*" not in {r for resources in grants.values() for r in resources}
+    return grants
+
+
+def test_the_deploy_rule_invokes_the_handoff_lambda_not_codebuild(inventory: Inventory) -> None:
+    """The token never rides in an input transformer to StartBuild: the rule's only target is the hand-off."""
+    [target] = inventory.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    function = one(inventory, "aws:lambda/function:Function", HANDOFF)
+    assert target.inputs["arn"] == function.state["arn"]
+    assert "inputTransformer" not in target.inputs and "roleArn" not in target.inputs
+    [permission] = inventory.of_type("aws:lambda/permission:Permission")
+    rule = one(inventory, "aws:cloudwatch/eventRule:EventRule", "control-plane-deploy-requested")
+    assert (permission.inputs["principal"], permission.inputs["sourceArn"]) == ("events.amazonaws.com", rule.state["arn"])
+    assert function.inputs["handler"] == "codebuild_handoff.handler"
+    assert CODEBUILD_HANDOFF_SOURCE.samefile(runtime.codebuild_handoff.__file__)
+    key = one(inventory, "aws:kms/key:Key", "control-plane-logs-key").state["arn"]
+    assert function.inputs["environment"]["variables"] == {
+        "DEPLOYER_PROJECT": "cellfleet-cell-deployer", "TOKEN_PARAMETER_PREFIX": "/cellfleet/deploy-tokens",
+        "TOKEN_KEY_ID": key}
+    [invoke] = inventory.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    assert invoke.inputs["maximumRetryAttempts"] == 0
+
+
+def test_handoff_and_build_roles_are_scoped_to_the_token_path_project_and_key(inventory: Inventory) -> None:
+    key = one(inventory, "aws:kms/key:Key", "control-plane-logs-key").state["arn"]
+    machines = {f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}" for name in PIPELINE_MACHINES}
+    handoff = _grants(inventory, f"{HANDOFF}-policy")
+    assert handoff.pop("logs:CreateLogStream") == handoff.pop("logs:PutLogEvents")
+    assert handoff == {"ssm:PutParameter": {TOKENS}, "ssm:DeleteParameter": {TOKENS}, "kms:Encrypt": {key},
+                       "kms:GenerateDataKey": {key}, "codebuild:StartBuild": {PROJECT},
+                       "states:SendTaskFailure": machines}
+    build = _grants(inventory, "control-plane-deployer-policy")
+    assert build.pop("logs:CreateLogStream") == build.pop("logs:PutLogEvents")
+    assert build == {"ssm:GetParameters": {TOKENS}, "ssm:DeleteParameter": {TOKENS}, "kms:Decrypt": {key},
+                     **{f"states:SendTask{a}": machines for a in ("Failure", "Heartbeat", "Success")}}
+    statements = json.loads(one(inventory, "aws:kms/key:Key", "control-plane-logs-key").inputs["policy"])["Statement"]
+    [tokens] = [s for s in statements if s["Sid"] == "DeployTokensThroughParameterStore"]
+    assert tokens["Condition"] == {"StringEquals": {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"},
+                                   "ArnLike": {"kms:EncryptionContext:PARAMETER_ARN": TOKENS}}
+    assert tokens["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
 
 
 def test_control_plane_stack_name_selects_this_program() -> None:
@@ -177,8 +264,8 @@ def test_only_the_pipelines_roles_may_put_events_on_the_bus(inventory: Inventory
     ("control-plane-pipeline-role", "states.amazonaws.com", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:cellfleet-*"),
     ("control-plane-deployer-role", "codebuild.amazonaws.com",
      f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/cellfleet-cell-deployer"),
-    ("control-plane-deployer-events-role", "events.amazonaws.com",
-     f"arn:aws:events:{REGION}:{ACCOUNT}:rule/cellfleet-deployments/cell-deploy-requested"),
+    ("control-plane-deploy-handoff-role", "lambda.amazonaws.com",
+     f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:cellfleet-deploy-handoff"),
 ])
 def test_service_roles_trust_only_this_accounts_resources(inventory: Inventory, role: str, service: str,
                                                           source: str) -> None:
@@ -197,7 +284,7 @@ def test_log_groups_and_topics_are_encrypted_and_expire(inventory: Inventory) ->
     assert logs_use["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*")
     groups = {r.name: r.inputs for r in inventory.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    for name in ("control-plane-pipeline-logs", "control-plane-deployer-logs"):
+    for name in ("control-plane-pipeline-logs", "control-plane-deployer-logs", "control-plane-deploy-handoff-logs"):
         assert groups[name]["kmsKeyId"] == key.state["arn"]
         assert groups[name]["retentionInDays"] == 365
     for topic in inventory.of_type("aws:sns/topic:Topic"):  # SNS.1

@@ -2,7 +2,7 @@
 
 CodeBuild cannot run here, so the test plays it: the build phase's commands run in order in
 one bash shell and stop at the first failure (CodeBuild's `on-failure: CONTINUE` then goes
-on to post_build with CODEBUILD_BUILD_SUCCEEDING=0). `aws`, `curl`, `pulumi` and `python3`
+on to post_build with CODEBUILD_BUILD_SUCCEEDING=0, then post_build's `finally`). `aws`, `curl`, `pulumi` and `python3`
 are stand-ins on PATH that record how they were called (no AWS, no network here); the
 Pulumi archive `curl` "downloads" is a local tarball whose SHA-256 the buildspec checks.
 """
@@ -40,6 +40,9 @@ mkdir -p .venv/bin && printf '#!/bin/bash\\ntrue\\n' > .venv/bin/pip && chmod +x
 """
 
 
+PARAMETER = "/cellfleet/deploy-tokens/r1/smb-us-1/deploy"  # where the hand-off Lambda kept the token
+
+
 def _archive(path: Path) -> str:
     """A tarball laid out like Pulumi's (`pulumi/pulumi`), whose `pulumi` records its calls; its SHA-256."""
     data = io.BytesIO()
@@ -65,17 +68,19 @@ def run_build(tmp_path: Path, env: dict[str, str], cli: PulumiCli | None = None)
     work.mkdir(exist_ok=True)
     build = "\n".join(spec["phases"]["build"]["commands"])
     post = "\n".join(spec["phases"]["post_build"]["commands"])
+    final = "\n".join(spec["phases"]["post_build"]["finally"])
     script = (f"bash -e -c {shlex.quote(build)}\n"
               "if [ $? -eq 0 ]; then CODEBUILD_BUILD_SUCCEEDING=1; else CODEBUILD_BUILD_SUCCEEDING=0; fi\n"
-              f"{post}\n")
+              f"{post}\n{final}\n")
     environ = {
         "PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path / "home"),
         "CALLS": str(tmp_path / "calls"), "ANSWERS": str(tmp_path / "answers"), "ARCHIVE": str(tmp_path / "pulumi.tgz"),
-        "CODEBUILD_BUILD_ID": 'cellfleet-cell-deployer:b"1', "TASK_TOKEN": "token-1",
+        "CODEBUILD_BUILD_ID": 'cellfleet-cell-deployer:b"1', "TASK_TOKEN": "token-1", "TASK_TOKEN_PARAMETER": PARAMETER,
         "DEPLOY_ACTION": "deploy", "RELEASE": "2.5.0", "CELL_ID": "smb-us-1", **env,
     }
     subprocess.run(["bash", "-c", script], cwd=work, env=environ, check=True, timeout=30, capture_output=True)
-    answers = [json.loads(line) for line in (tmp_path / "answers").read_text().splitlines()]
+    *answers, forget = [json.loads(line) for line in (tmp_path / "answers").read_text().splitlines()]
+    assert forget == ["ssm", "delete-parameter", "--name", PARAMETER]  # after every answer, success or failure
     calls = (tmp_path / "calls").read_text() if (tmp_path / "calls").exists() else ""
     return answers, calls
 

@@ -1,7 +1,7 @@
 """Scanner runs shared by the security tests: checkov runs once per session over every target.
 
-The targets are the rendered Kubernetes manifests of sample cells (`workload_manifests`), the
-repository's workflows, and a known-bad manifest and workflow that prove the scanner looked.
+The targets are the rendered Kubernetes manifests of every sample cell (`workload_manifests`),
+the repository's workflows, and a known-bad manifest and workflow that prove the scanner looked.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.support.tools import tool_command
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
-SAMPLE_CELLS = ("smb-us-1", "smb-eu-2", "enterprise-us-hipaa")  # tag-only, MySQL, digest-pinned
+SAMPLE_CELLS = tuple(load_fleet(REPO).ids)  # all of them: tag-only, MySQL, digest-pinned, every tier
 
 BAD_DEPLOYMENT = {
     "apiVersion": "apps/v1",
@@ -72,7 +72,7 @@ def _collect(reports: list[dict[str, Any]]) -> CheckovRun:
 
 @pytest.fixture(scope="session")
 def manifest_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Sample cells' manifests, one multi-document file per cell (JSON documents are YAML)."""
+    """Every sample cell's manifests, one multi-document file per cell (JSON documents are YAML)."""
     folder = tmp_path_factory.mktemp("manifests")
     fleet = load_fleet(REPO)
     out = {}
