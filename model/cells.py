@@ -285,7 +285,7 @@ class Cell(Strict):
     public_vpc_cidr: bool = False  # allow a VPC CIDR outside the private ranges (RFC 1918)
     public_access_cidrs: tuple[PublicCidr, ...] = ()  # the EKS API's public allow-list; empty: private
     delivery: Delivery = Delivery.PULUMI  # fleet-wide: set under `all:` in cells/_defaults.yaml
-    flags: FlagSync | None = None  # fleet-wide; None: the fleet publishes no flags, no sidecar
+    flags: FlagSync | None = None  # set under `all:` (a cell may name a mirror); None: no flagd sidecar
 
     @field_validator("vpc_cidr")
     @classmethod
