@@ -9,16 +9,18 @@ moto lacks percentiles and metric math in GetMetricData: `tests.support.moto_hea
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from fleet.cli import app
 from fleet.inputs import load_fleet
-from fleet.options import REPO_ROOT
-from model.cells import Fleet
 from model.contract import (
     CELL_DIMENSION,
     CELL_KEY,
@@ -31,11 +33,11 @@ from model.contract import (
 from pipelines.inputs import rollout_input
 from pipelines.waves import Plan
 from tests.support import emulator as em
-from tests.support.fleets import policy_plan
+from tests.support.fleets import REPO, wave_plan
 
 VERSION = "2.5.0"
-# Bake 6 s, polled every 2 s: the analysis runs at the 6 s poll; the test acts 2.5 s after the deploy.
-FAST = {"bake_seconds": 6, "health_check_interval_seconds": 2, "deploy_timeout_seconds": 30}
+# Bake 5 s, polled at 0 and 5 s: the analysis runs at the 5 s poll; the test acts 2.5 s after the deploy.
+FAST = {"bake_seconds": 5, "health_check_interval_seconds": 5, "deploy_timeout_seconds": 30}
 ACT_AFTER = 2.5
 COMPLAINTS = ("Support/Complaints", "Complaints")
 POLICY = f"""\
@@ -49,23 +51,33 @@ waves:
       - {{kind: metric, metric: p99-latency, below: 500}}
       - {{kind: quiet, window: 30m}}
       - {{kind: external, name: complaints, namespace: {COMPLAINTS[0]}, metric: {COMPLAINTS[1]}, below: 3}}
-  - name: the-rest
-    select: {{cells: [smb-*, enterprise-*]}}
+  - name: smb
+    select: {{tier: smb}}
     bake: {{min: 1m, max: 1m}}
     health_check_interval: 30s
-    max_concurrency: 25
 """
-FLEET: Fleet = load_fleet(REPO_ROOT)
+KEEP = ("canary-us-internal", "smb-us-1")  # a two-cell fleet: each rollout takes seconds
 
 
 @pytest.fixture(scope="module")
-def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
-    return policy_plan(tmp_path_factory.mktemp("fleet"), POLICY)
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fleet")
+    (root / "pipelines").mkdir()
+    (root / "pipelines" / "rollout.yaml").write_text(POLICY, encoding="utf-8")
+    (root / "cells").mkdir()
+    for name in ("_defaults", *KEEP):
+        shutil.copy(REPO / "cells" / f"{name}.yaml", root / "cells")
+    return root
+
+
+@pytest.fixture(scope="module")
+def plan(root: Path) -> Plan:
+    return wave_plan(root)
 
 
 @pytest.fixture
-def env(plan: Plan) -> Iterator[em.Emulated]:
-    with em.emulated_fleet(plan, FLEET) as emulated:
+def env(plan: Plan, root: Path) -> Iterator[em.Emulated]:
+    with em.emulated_fleet(plan, load_fleet(root)) as emulated:
         yield emulated
 
 
@@ -132,6 +144,12 @@ def test_an_error_rate_over_the_threshold_fails_the_wave_and_rolls_back(env: em.
     recorded = _recorded(env, canary)
     assert recorded["error-rate"] == {"value": "2.5 %", "threshold": "below 0.1 %", "passed": False}
     assert recorded["p99-latency"]["passed"] is True
+    # `fleet rollout watch` shows the analysis: check, cell, value vs threshold, verdict
+    watched = CliRunner().invoke(app, ["rollout", "watch", result["executionArn"], "--once"], catch_exceptions=False)
+    assert watched.exit_code == 3
+    shown = " ".join(watched.stderr.split())  # unwrapped
+    assert "canary canary-us-internal error-rate: 2.5 % (below 0.1 %) FAIL" in shown
+    assert "canary canary-us-internal p99-latency: 120.0 ms (below 500 ms) pass" in shown
 
 
 def test_an_alarm_that_fired_and_cleared_during_the_bake_fails_the_quiet_check(env: em.Emulated, plan: Plan) -> None:
@@ -155,4 +173,5 @@ def test_customer_complaints_over_the_threshold_fail_the_external_check(env: em.
     assert (result["status"], result["error"]) == ("FAILED", "HealthCheckFailed")
     assert result["cause"] == (f"cell {canary}: health check failed during bake of {VERSION}: "
                                "complaints = 4.0  (threshold: below 3 )")
+    assert _recorded(env, canary)["complaints"] == {"value": "4.0 ", "threshold": "below 3 ", "passed": False}
     assert em.rollout_state(env)[canary]["status"] == "rolled_back"
