@@ -180,8 +180,9 @@ def _check_errors(wave: WavePolicy, doc: Document, at: tuple[str | int, ...]) ->
     for j, check in enumerate(wave.checks):
         given = check.model_fields_set - {"kind"}
         required, optional = _FIELDS[check.kind]
-        errors.extend(doc.error((*at, j), f"a {check.kind.value} check needs {key}") for key in sorted(required - given))
-        errors.extend(doc.error((*at, j, key), f"not a key of a {check.kind.value} check")
+        kind = f"{_article(check.kind)} {check.kind.value} check"
+        errors.extend(doc.error((*at, j), f"{kind} needs {key}") for key in sorted(required - given))
+        errors.extend(doc.error((*at, j, key), f"not a key of {kind}")
                       for key in sorted(given - required - optional - {"name"}))
         if check.kind is CheckKind.METRIC and check.metric and check.metric not in set(IssueType):
             errors.append(doc.error((*at, j, "metric"), f"unknown metric {check.metric!r} (one of "
@@ -199,3 +200,7 @@ def _check_errors(wave: WavePolicy, doc: Document, at: tuple[str | int, ...]) ->
     errors.extend(doc.error((*at, j, "kind"), "a wave has at most one quiet check (one window per bake)")
                   for j in quiet[1:])
     return errors
+
+
+def _article(kind: CheckKind) -> str:
+    return "an" if kind is CheckKind.EXTERNAL else "a"
