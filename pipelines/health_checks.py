@@ -7,6 +7,8 @@ rollout-state item (`health_checks`, with `health_wave`), which `fleet rollout w
 * `metric` and `external`: CloudWatch `GetMetricData` (aws-sdk integration) from the bake's start to
   now, one period covering the bake, per cell (dimension = the cell id). Issue types are measured as
   `model.contract.ISSUE_MEASURES` says, the same queries and metric math the cell's alarms use.
+  The period is the policy's `bake.max` in whole minutes; a bake overridden to last longer is
+  judged on its latest period (newest first). CloudWatch starts the window at the whole minute.
 * `quiet`: no alarm of the cell fired during the last `window` of the bake. AWS's own record of
   that is DescribeAlarmHistory, which moto does not implement; the check uses DescribeAlarms
   instead (which moto implements, and which the alarm poll already calls): an alarm of the cell is

@@ -2,8 +2,8 @@
 
 The canary wave checks the error rate and p99 latency the cells publish (the metrics their alarms
 use), that no alarm fired during the bake (`quiet`), and customer complaints a support tool
-publishes (`external`). Metrics and alarm flips happen while the canary bakes; a check over its
-threshold fails the wave, which rolls the canary back and names check, cell, value and threshold.
+publishes (`external`). Metrics and alarm flips happen while the canary bakes, between two
+polls; a check over its threshold fails the wave, which rolls the canary back and names check, cell, value and threshold.
 moto lacks percentiles and metric math in GetMetricData: `tests.support.moto_health` adds them.
 """
 
@@ -36,9 +36,9 @@ from tests.support import emulator as em
 from tests.support.fleets import REPO, wave_plan
 
 VERSION = "2.5.0"
-# Bake 5 s, polled at 0 and 5 s: the analysis runs at the 5 s poll; the test acts 2.5 s after the deploy.
-FAST = {"bake_seconds": 5, "health_check_interval_seconds": 5, "deploy_timeout_seconds": 30}
-ACT_AFTER = 2.5
+# Bake 6 s, polled at 0, 3 and 6 s; the quiet window (3 s) starts at the 3 s poll; the analysis runs at 6 s.
+# The test acts between two polls: after health round 0 (before the window) or round 1 (inside it).
+FAST = {"bake_seconds": 6, "health_check_interval_seconds": 3, "deploy_timeout_seconds": 30}
 COMPLAINTS = ("Support/Complaints", "Complaints")
 POLICY = f"""\
 waves:
@@ -49,7 +49,7 @@ waves:
     checks:
       - {{kind: metric, metric: error-rate, below: 0.1}}
       - {{kind: metric, metric: p99-latency, below: 500}}
-      - {{kind: quiet, window: 30m}}
+      - {{kind: quiet, window: 3s}}
       - {{kind: external, name: complaints, namespace: {COMPLAINTS[0]}, metric: {COMPLAINTS[1]}, below: 3}}
   - name: smb
     select: {{tier: smb}}
@@ -94,17 +94,40 @@ def _traffic(env: em.Emulated, cell: str, *, errors: float, latency_ms: float) -
     _publish(env, cell, METRIC_NAMESPACE, LATENCY_METRIC, [latency_ms / 2] * 98 + [latency_ms] * 2, "Milliseconds")
 
 
-def _run(env: em.Emulated, plan: Plan, during_bake: Callable[[str], None]) -> tuple[dict[str, Any], em.Driver]:
-    """Run the rollout; `during_bake(cell)` runs ACT_AFTER seconds after each canary cell's deploy was answered."""
-    canary = set(plan.waves[0].cells)
+def _after_round(env: em.Emulated, name: str, act: Callable[[], None]) -> None:
+    """Run `act` as soon as the canary's health-round execution `name` has succeeded (polled, in a thread)."""
+    sfn = env.client("stepfunctions")
+    arn = env.machines["batch"].replace(":stateMachine:", ":execution:") + f":{name}"
 
-    def on_deploy(detail: dict[str, Any]) -> em.Answer:
-        if detail["action"] == "deploy" and detail["cell_id"] in canary:
-            threading.Timer(ACT_AFTER, during_bake, (detail["cell_id"],)).start()
-        return ("success",)
+    def wait() -> None:
+        for _ in range(600):
+            try:
+                if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+                    act()
+                    return
+            except sfn.exceptions.ExecutionDoesNotExist:
+                pass
+            except Exception:  # the test (and moto with it) ended before the round ran
+                return
+            threading.Event().wait(0.05)
 
-    driver = em.Driver(env, on_deploy=on_deploy)
+    threading.Thread(target=wait, daemon=True).start()
+
+
+def _run(env: em.Emulated, plan: Plan, during_bake: Callable[[str], None], after_round: int = 0,
+         ) -> tuple[dict[str, Any], em.Driver]:
+    """Run the rollout; `during_bake(cell)` runs right after the canary's health round `after_round`."""
+    [canary] = plan.waves[0].cells
+    _after_round(env, f"r1-w0-h{after_round}-0", lambda: during_bake(canary))
+    driver = em.Driver(env)
     return driver.run(em.start(env, rollout_input(plan, VERSION, FAST)), timeout=90), driver
+
+
+def _flap(env: em.Emulated, cell: str) -> None:
+    """The cell's error-rate alarm fires and clears between two polls: the alarm poll never sees it."""
+    cw = env.client("cloudwatch")
+    cw.set_alarm_state(AlarmName=error_rate_alarm(cell), StateValue="ALARM", StateReason="spike")
+    cw.set_alarm_state(AlarmName=error_rate_alarm(cell), StateValue="OK", StateReason="recovered")
 
 
 def _recorded(env: em.Emulated, cell: str) -> dict[str, dict[str, Any]]:
@@ -119,6 +142,7 @@ def test_below_every_threshold_the_wave_passes_and_the_analysis_is_recorded(env:
     def healthy(cell: str) -> None:
         _traffic(env, cell, errors=0.05, latency_ms=420)  # 0.05 % errors, p99 420 ms
         _publish(env, cell, *COMPLAINTS, [1, 1])
+        _flap(env, cell)  # during the bake, but before the quiet window (its last 3 s) began
 
     result, _ = _run(env, plan, healthy)
     assert result["status"] == "SUCCEEDED", result
@@ -155,12 +179,7 @@ def test_an_error_rate_over_the_threshold_fails_the_wave_and_rolls_back(env: em.
 def test_an_alarm_that_fired_and_cleared_during_the_bake_fails_the_quiet_check(env: em.Emulated, plan: Plan) -> None:
     [canary] = plan.waves[0].cells
 
-    def flap(cell: str) -> None:  # between two polls: the alarm poll never sees it in ALARM
-        cw = env.client("cloudwatch")
-        cw.set_alarm_state(AlarmName=error_rate_alarm(cell), StateValue="ALARM", StateReason="spike")
-        cw.set_alarm_state(AlarmName=error_rate_alarm(cell), StateValue="OK", StateReason="recovered")
-
-    result, driver = _run(env, plan, flap)
+    result, driver = _run(env, plan, lambda cell: _flap(env, cell), after_round=1)  # inside the last 3 s
     assert (result["status"], result["error"]) == ("FAILED", "HealthCheckFailed")
     assert result["cause"] == (f"cell {canary}: health check failed during bake of {VERSION}: "
                                f'quiet = 1 alarms ["{error_rate_alarm(canary)}"] (threshold: below 1 alarms)')
