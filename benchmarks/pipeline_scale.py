@@ -56,7 +56,7 @@ def model(plan: Plan, overrides: dict[str, Any] | None, max_batch: int = history
         for j, cells in enumerate(batches):
             predicted[f"w{i}-d{j}"] = history.batch_events(settings, len(cells))
             for r in range(rounds):
-                predicted[f"w{i}-h{r}-{j}"] = history.health_batch_events(len(cells))
+                predicted[f"w{i}-h{r}-{j}"] = history.health_batch_events(len(cells), settings if r == rounds - 1 else None)
             if rounds:
                 predicted[f"w{i}-v{j}"] = history.record_batch_events(len(cells))
     return predicted

@@ -12,6 +12,7 @@ import boto3
 
 from model.cells import Fleet
 from model.contract import CELL_KEY, DEFAULT_PREFIX, RolloutStatus, wave_execution_name
+from pipelines.health_checks import RESULTS_ATTRIBUTE, WAVE_ATTRIBUTE
 from pipelines.inputs import rollout_input
 from pipelines.targets import Targets
 from pipelines.waves import Plan
@@ -73,11 +74,23 @@ def reject(token: str, reason: str, *, region: str) -> None:
     sfn.send_task_failure(taskToken=token, error="Rejected", cause=reason)
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """One bake check of one cell, as the pipeline recorded it (`pipelines.health_checks`)."""
+
+    cell: str
+    check: str
+    value: str
+    threshold: str
+    passed: bool
+
+
 @dataclass
 class WaveProgress:
     name: str
     status: str  # PENDING | RUNNING | SUCCEEDED | FAILED | ...
     cells: dict[str, str] = field(default_factory=dict)  # cell id -> rollout status in this rollout
+    checks: list[CheckResult] = field(default_factory=list)  # the bake's analysis, cell by cell
 
 
 @dataclass
@@ -127,17 +140,35 @@ def progress(execution_arn: str, rollout_table: str, prefix: str = DEFAULT_PREFI
         except sfn.exceptions.ExecutionDoesNotExist:
             status = "PENDING"
         cells = [c for batch in wave["batches"] for c in batch]
-        waves.append(WaveProgress(wave["name"], status, _cell_status(ddb, rollout_table, cells, name)))
+        items = _items(ddb, rollout_table, cells, name)
+        waves.append(WaveProgress(wave["name"], status, _cell_status(items, cells),
+                                  [r for c in cells for r in _check_results(items.get(c), wave["name"])]))
     return Progress(execution_arn, name, described["status"], document["version"], waves,
                     described.get("error"), described.get("cause"))
 
 
-def _cell_status(ddb: Any, table: str, cells: list[str], rollout: str) -> dict[str, str]:
-    out = dict.fromkeys(cells, RolloutStatus.PENDING.value)
+def _items(ddb: Any, table: str, cells: list[str], rollout: str) -> dict[str, dict[str, Any]]:
+    """The rollout-state items of `cells` that this rollout wrote, by cell id."""
+    out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(cells), 100):
         keys = [{CELL_KEY: {"S": c}} for c in cells[start:start + 100]]
         response = ddb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
         for item in response["Responses"].get(table, []):
             if item.get("rollout_id", {}).get("S") == rollout:
-                out[item[CELL_KEY]["S"]] = item.get("status", {}).get("S", "unknown")
+                out[item[CELL_KEY]["S"]] = item
     return out
+
+
+def _cell_status(items: dict[str, dict[str, Any]], cells: list[str]) -> dict[str, str]:
+    out = dict.fromkeys(cells, RolloutStatus.PENDING.value)
+    for cell, item in items.items():
+        out[cell] = item.get("status", {}).get("S", "unknown")
+    return out
+
+
+def _check_results(item: dict[str, Any] | None, wave: str) -> list[CheckResult]:
+    """The cell's recorded analysis when it was made in `wave` (DynamoDB typed JSON)."""
+    if item is None or item.get(WAVE_ATTRIBUTE, {}).get("S") != wave:
+        return []
+    return [CheckResult(item[CELL_KEY]["S"], r["M"]["check"]["S"], r["M"]["value"]["S"], r["M"]["threshold"]["S"],
+                        r["M"]["passed"]["BOOL"]) for r in item.get(RESULTS_ATTRIBUTE, {}).get("L", [])]

@@ -178,3 +178,35 @@ NO_RELEASE = "none"  # previous version of a cell with no registry item (never b
 # The Argo CD deployer Lambda (control-plane stack config, GitOps fleets only)
 ARGOCD_URL_KEY = "argocdUrl"  # https URL of the Argo CD API server
 ARGOCD_TOKEN_SECRET_KEY = "argocdTokenSecretArn"  # noqa: S105 - a config key: the ARN of the secret holding the token
+
+# Health analysis (issue 12): the metrics the cells publish (METRIC_NAMESPACE, CELL_DIMENSION) and how each
+# issue type is measured from them, by the cell's alarms and by the pipeline's bake checks (GetMetricData).
+REQUESTS_METRIC = "Requests"
+ERRORS_METRIC = "Errors"
+LATENCY_METRIC = "Latency"  # milliseconds
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One published metric under a query id (metric math refers to it by `id`)."""
+
+    id: str
+    metric: str
+    stat: str
+
+
+@dataclass(frozen=True)
+class IssueMeasure:
+    """An issue type as one number per period: the queries and the metric math over them, in `unit`."""
+
+    queries: tuple[MetricQuery, ...]
+    expression: str
+    unit: str
+
+
+ISSUE_MEASURES: dict[IssueType, IssueMeasure] = {
+    IssueType.ERROR_RATE: IssueMeasure(
+        (MetricQuery("errors", ERRORS_METRIC, "Sum"), MetricQuery("requests", REQUESTS_METRIC, "Sum")),
+        "IF(requests > 0, 100 * errors / requests, 0)", "%"),
+    IssueType.P99_LATENCY: IssueMeasure((MetricQuery("latency", LATENCY_METRIC, "p99"),), "latency", "ms"),
+}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 
 from pydantic import Field, model_validator
 
 from model.cells import CHANNEL, Tier
+from model.contract import CELL_DIMENSION, IssueType
 from model.durations import Duration
 from model.errors import InputError, InputErrors
 from model.validation import Strict, parse_model
@@ -52,6 +54,45 @@ class Bake(Strict):
         return self
 
 
+class CheckKind(StrEnum):
+    METRIC = "metric"  # an issue type the cells publish and alarm on (`model.contract.ISSUE_MEASURES`)
+    QUIET = "quiet"  # no alarm of the cell fired during the last `window`
+    EXTERNAL = "external"  # a metric another tool publishes per cell (e.g. customer complaints)
+
+
+CHECK_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
+STATISTIC = r"^(Sum|Average|Maximum|Minimum|SampleCount|p\d{1,2}(\.\d{1,2})?)$"
+_FIELDS = {  # required, then allowed, keys per kind (besides `kind` and `name`)
+    CheckKind.METRIC: ({"metric", "below"}, set()),
+    CheckKind.QUIET: ({"window"}, set()),
+    CheckKind.EXTERNAL: ({"name", "namespace", "metric", "below"}, {"dimension", "statistic"}),
+}
+
+
+class HealthCheck(Strict):
+    """One bake check of a wave, evaluated per cell over the bake by the pipeline (see `pipelines.health_checks`).
+
+    `metric`: the issue type's value over the bake must stay `below` (percent, ms: `ISSUE_MEASURES`).
+    `quiet`: none of the cell's alarms fired during the last `window` of the bake.
+    `external`: `statistic` of `namespace`/`metric` with dimension `dimension` = the cell id, over the
+    bake, must stay `below`.
+    """
+
+    kind: CheckKind
+    name: str | None = Field(default=None, pattern=CHECK_NAME)
+    metric: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,255}$")
+    below: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    window: Duration | None = None
+    namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.#:/-]{1,255}$")
+    dimension: str = Field(default=CELL_DIMENSION, pattern=r"^[A-Za-z0-9_.#:/-]{1,255}$")
+    statistic: str = Field(default="Sum", pattern=STATISTIC)
+
+    @property
+    def id(self) -> str:
+        """How results and errors name the check: its name, else the issue type, else `quiet`."""
+        return self.name or (self.metric if self.kind is CheckKind.METRIC and self.metric else self.kind.value)
+
+
 class WavePolicy(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
     select: Selection
@@ -64,6 +105,7 @@ class WavePolicy(Strict):
     approval_timeout: Duration = timedelta(hours=24)
     notify_customers: bool = False
     notifications: tuple[str, ...] = ()
+    checks: tuple[HealthCheck, ...] = ()
 
     @property
     def concurrency(self) -> int:
@@ -127,4 +169,38 @@ def _wave_errors(wave: WavePolicy, doc: Document, at: tuple[str | int, ...]) -> 
     errors.extend(doc.error((*at, "notifications", j), f"{target!r} is not a channel like slack://releases "
                                                         "(slack, mailto, https, sns, pagerduty)")
                   for j, target in enumerate(wave.notifications) if not CHANNEL.match(target))
+    errors.extend(_check_errors(wave, doc, (*at, "checks")))
     return errors
+
+
+def _check_errors(wave: WavePolicy, doc: Document, at: tuple[str | int, ...]) -> list[InputError]:
+    """Keys a check's kind needs or does not take, unknown issue types, windows the bake cannot hold."""
+    errors: list[InputError] = []
+    seen: set[str] = set()
+    for j, check in enumerate(wave.checks):
+        given = check.model_fields_set - {"kind"}
+        required, optional = _FIELDS[check.kind]
+        kind = f"{_article(check.kind)} {check.kind.value} check"
+        errors.extend(doc.error((*at, j), f"{kind} needs {key}") for key in sorted(required - given))
+        errors.extend(doc.error((*at, j, key), f"not a key of {kind}")
+                      for key in sorted(given - required - optional - {"name"}))
+        if check.kind is CheckKind.METRIC and check.metric and check.metric not in set(IssueType):
+            errors.append(doc.error((*at, j, "metric"), f"unknown metric {check.metric!r} (one of "
+                                    f"{', '.join(i.value for i in IssueType)}, as the cells publish and alarm on)"))
+        if check.window is not None:
+            if not check.window:
+                errors.append(doc.error((*at, j, "window"), "must be longer than 0s"))
+            elif check.window > wave.bake.max:
+                errors.append(doc.error((*at, j, "window"), "longer than the bake (bake.max): "
+                                        "the last part of a bake cannot be longer than the bake"))
+        if check.id in seen:
+            errors.append(doc.error((*at, j), f"a second check named {check.id!r}: give each check its own name"))
+        seen.add(check.id)
+    quiet = [j for j, check in enumerate(wave.checks) if check.kind is CheckKind.QUIET]
+    errors.extend(doc.error((*at, j, "kind"), "a wave has at most one quiet check (one window per bake)")
+                  for j in quiet[1:])
+    return errors
+
+
+def _article(kind: CheckKind) -> str:
+    return "an" if kind is CheckKind.EXTERNAL else "a"

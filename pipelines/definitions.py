@@ -51,6 +51,7 @@ from pipelines.asl import (
     Task,
     Wait,
 )
+from pipelines.health_checks import analysis_states, bake_carry, bake_start, quiet_tick, share_bake
 from pipelines.plancheck import DIGEST_CHUNK, cells_digest
 from pipelines.settings import OVERRIDABLE, fixed_settings, overridable_defaults
 from pipelines.targets import Targets
@@ -360,7 +361,8 @@ def wave_definition(targets: Targets) -> JSON:
         choices=(ChoiceRule(eq("$.settings.one_at_a_time", True), "Notify wave succeeded"),),
         default="Start bake",
     ))
-    graph.add("Start bake", Pass(result={"seconds": 0, "round": 0}, result_path="$.bake", next="Check health"))
+    graph.add("Start bake", bake_start({"seconds": 0, "round": 0}, "Share bake"))
+    graph.add("Share bake", share_bake("Check health"))
     graph.add("Check health", _batches_map(
         targets, "health", "h{}-{}", "$$.Execution.Name, $.round, $.batch", 0,
         catch=(Catch(CATCH_ALL, "Bake failed"),), next="Baked long enough?",
@@ -375,9 +377,11 @@ def wave_definition(targets: Targets) -> JSON:
         parameters={
             "seconds.$": "States.MathAdd($.bake.seconds, $.settings.health_check_interval_seconds)",
             "round.$": "States.MathAdd($.bake.round, 1)",
+            **bake_carry(),
         },
-        result_path="$.bake", next="Check health",
+        result_path="$.bake", next="Quiet window reach",
     ))
+    quiet_tick(graph, "", "Share bake")
     graph.add("Record batches", _batches_map(
         targets, "record", "v{}", "$$.Execution.Name, $.batch", 0,
         catch=(Catch(CATCH_ALL, "Record failed"),), next="Notify wave succeeded",
@@ -480,9 +484,14 @@ def _deploy_request(targets: Targets, action: str, version: str, previous: str, 
     )
 
 
-def _health_states(graph: Graph, healthy: str, *, bake_loop: bool, p: str = "") -> str:
-    """DescribeAlarms on the cell's `cell-<id>-` alarms; any in ALARM fails the cell (state `{p}Cell failed`)."""
+def _health_states(graph: Graph, targets: Targets, healthy: str, *, bake_loop: bool, p: str = "") -> str:
+    """DescribeAlarms on the cell's `cell-<id>-` alarms; any in ALARM fails the cell (state `{p}Cell failed`).
+
+    At the end of the bake the wave's `checks` run (`pipelines.health_checks`) before `healthy`.
+    """
     check, decide, wait, tick = f"{p}Check alarms", f"{p}Healthy?", f"{p}Cell bake wait", f"{p}Cell bake tick"
+    healthy = analysis_states(graph, targets, {s: retry(s) for s in ("cloudwatch", "dynamodb")}, p, healthy,
+                              f"{p}Cell failed", "$.bake" if bake_loop else "$.settings.bake")
     graph.add(check, Task(
         resource=DESCRIBE_ALARMS,
         parameters={
@@ -505,9 +514,11 @@ def _health_states(graph: Graph, healthy: str, *, bake_loop: bool, p: str = "") 
         ))
         graph.add(wait, Wait(seconds_path="$.settings.health_check_interval_seconds", next=tick))
         graph.add(tick, Pass(
-            parameters={"seconds.$": "States.MathAdd($.bake.seconds, $.settings.health_check_interval_seconds)"},
-            result_path="$.bake", next=check,
+            parameters={"seconds.$": "States.MathAdd($.bake.seconds, $.settings.health_check_interval_seconds)",
+                        **bake_carry()},
+            result_path="$.bake", next="Quiet window reach",
         ))
+        quiet_tick(graph, "", check)
     graph.add(decide, Choice(choices=tuple(rules), default=wait if bake_loop else healthy))
     for name, key in ((f"{p}Metric alarm", "metric"), (f"{p}Composite alarm", "composite")):
         graph.add(name, Pass(
@@ -708,8 +719,8 @@ def _deploy_cell(targets: Targets) -> Graph:
     g.add("Bake each cell?", Choice(
         choices=(ChoiceRule(eq("$.settings.one_at_a_time", True), "Start cell bake"),), default="Deployed",
     ))
-    g.add("Start cell bake", Pass(result={"seconds": 0}, result_path="$.bake", next="Check alarms"))
-    _health_states(g, "Mark released", bake_loop=True)
+    g.add("Start cell bake", bake_start({"seconds": 0}, "Check alarms"))
+    _health_states(g, targets, "Mark released", bake_loop=True)
     g.add("Mark released", _update(targets, "SET #status = :status, updated_at = :at", _status(RolloutStatus.DEPLOYED),
                                    "Completion notice?"))
     g.add("Completion notice?", Choice(
@@ -722,9 +733,9 @@ def _deploy_cell(targets: Targets) -> Graph:
     return g
 
 
-def _health_cell() -> Graph:
+def _health_cell(targets: Targets) -> Graph:
     g = Graph(start_at="Health: Check alarms")
-    _health_states(g, "Health: Healthy", bake_loop=False, p="Health: ")
+    _health_states(g, targets, "Health: Healthy", bake_loop=False, p="Health: ")
     g.add("Health: Healthy", Succeed())
     g.add("Health: Cell failed", Fail(error_path="$.failure.error", cause_path="$.failure.cause"))
     return g
@@ -806,7 +817,7 @@ def batch_definition(targets: Targets) -> JSON:
     ))
     graph.add("Deploy cells", _cells_map(_deploy_cell(targets), concurrency_path="$.settings.max_concurrency",
                                          windows=True))
-    graph.add("Check cells", _cells_map(_health_cell()))
+    graph.add("Check cells", _cells_map(_health_cell(targets)))
     graph.add("Record cells", _cells_map(_record_cell(targets)))
     graph.add("Roll back cells", _cells_map(_rollback_cell(targets), concurrency_path="$.settings.max_concurrency",
                                             result_path="$.results", next_="Rollback outcome"))

@@ -46,9 +46,25 @@ def deploy_events_per_cell(settings: dict[str, Any]) -> int:
     events += TASK + CALLBACK + TASK + FLOW  # mark deploying, deploy, mark deployed, bake choice
     if settings["one_at_a_time"]:
         rounds = polls(settings)
-        events += FLOW + rounds * (TASK + FLOW) + (rounds - 1) * (FLOW + FLOW) + TASK
+        events += FLOW + rounds * (TASK + FLOW) + (rounds - 1) * (FLOW + FLOW + QUIET_TICK) + TASK
+        events += analysis_events(settings)
         events += FLOW + (TASK if settings["notify_customers"] else 0)  # completion notice
     return events + FLOW  # Succeed
+
+
+QUIET_TICK = 3 * FLOW  # after each bake tick: the quiet window's reach, choice, new start (`health_checks.quiet_tick`)
+ALARMS_PER_CELL = 2  # the metric alarms a cell module creates (error rate, p99 latency)
+
+
+def analysis_events(settings: dict[str, Any]) -> int:
+    """Events of one cell's bake analysis (`pipelines.health_checks`): the due choice, and the checks if any."""
+    checks = settings.get("checks", [])
+    if not checks:
+        return FLOW
+    metric = ITERATION + FLOW + TASK + 5 * FLOW  # kind, GetMetricData, series, measured?, value, below?, result
+    quiet = ITERATION + FLOW + TASK + MAP + ALARMS_PER_CELL * (ITERATION + 2 * FLOW) + 4 * FLOW
+    per_check = max(metric, quiet)
+    return FLOW + MAP + len(checks) * per_check + FLOW + TASK + FLOW  # results, record, failed?
 
 
 def batch_size(settings: dict[str, Any], max_batch: int = MAX_BATCH) -> int:
@@ -61,8 +77,10 @@ def batch_events(settings: dict[str, Any], cells: int) -> int:
     return EXECUTION + FLOW + MAP + cells * deploy_events_per_cell(settings)
 
 
-def health_batch_events(cells: int) -> int:
-    return EXECUTION + FLOW + MAP + cells * (ITERATION + TASK + FLOW + FLOW)
+def health_batch_events(cells: int, settings: dict[str, Any] | None = None) -> int:
+    """Events of one health round's batch execution; the last round (with `settings`) includes the analysis."""
+    analysis = analysis_events(settings) if settings is not None else FLOW
+    return EXECUTION + FLOW + MAP + cells * (ITERATION + TASK + FLOW + analysis + FLOW)
 
 
 def record_batch_events(cells: int) -> int:
@@ -78,7 +96,7 @@ def wave_events(settings: dict[str, Any], batches: int) -> int:
     events += MAP + batches * child + FLOW  # deploy batches, bake choice
     if not settings["one_at_a_time"]:
         rounds = polls(settings)
-        events += FLOW + rounds * (MAP + batches * child + FLOW) + (rounds - 1) * (FLOW + FLOW)
+        events += 2 * FLOW + rounds * (MAP + batches * child + FLOW) + (rounds - 1) * (FLOW + FLOW + QUIET_TICK + FLOW)
         events += MAP + batches * child
     return events + TASK + FLOW  # notify, succeed
 

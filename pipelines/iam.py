@@ -3,7 +3,8 @@
 Every Task state's `Resource` says which API it calls, and its `Parameters` say on what
 (topic, bus, table, state machine). The policy allows exactly those actions on exactly those
 resources, so it cannot drift from the definitions. Logging and X-Ray delivery, which AWS
-only grants on `*`, are a separate, fixed policy (`observability_policy`).
+only grants on `*`, are a separate, fixed policy (`observability_policy`); so is the bake checks'
+`cloudwatch:GetMetricData` (`pipelines.health_checks`), which has no resource-level permissions.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def grants(definition: JSON, targets: Targets) -> dict[str, set[str]]:
         elif service == "dynamodb":
             out[targets.table_arn(params["TableName"])].add(iam_action)
         elif service == "cloudwatch":
-            out[targets.alarms_arn()].add(iam_action)
+            # GetMetricData has no resource-level permissions: AWS only grants it on `*` (the action stays named).
+            out["*" if action == "getMetricData" else targets.alarms_arn()].add(iam_action)
         elif service == "states":
             machine = params["StateMachineArn"]
             out[machine].add(iam_action)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.health_checks import check_settings, quiet_seconds
 from pipelines.waves import Wave
 
 OVERRIDABLE = (
@@ -32,6 +33,8 @@ def fixed_settings(wave: Wave) -> dict[str, Any]:
         "approval": policy.approval,
         "notify_customers": policy.notify_customers,
         "channels": list(policy.notifications),
+        "checks": check_settings(policy),
+        "quiet_seconds": quiet_seconds(policy),
     }
 
 

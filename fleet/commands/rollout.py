@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from fleet import options, rollouts
@@ -176,7 +177,10 @@ def progress_view(progress: rollouts.Progress) -> Group:
     for wave in progress.waves:
         cells = " ".join(f"[{colours.get(s, 'white')}]{c}:{s}[/]" for c, s in wave.cells.items())
         table.add_row(wave.name, wave.status, cells)
-    return Group(header, table)
+    # The bake analysis, one line per wave, cell and check: value vs threshold.
+    analysis = [escape(f"{wave.name} {r.cell} {r.check}: {r.value} ({r.threshold}) ")
+                + ("[green]pass[/]" if r.passed else "[bold red]FAIL[/]") for wave in progress.waves for r in wave.checks]
+    return Group(header, table, *analysis)
 
 
 @rollout_app.command("watch")

@@ -1,7 +1,8 @@
 """Observability: service log group, paging topic, and the alarms the rollout pipeline watches.
 
 The pipeline reads health with DescribeAlarms on the prefix `cell-<id>-` (fleet.contract);
-the services publish `Requests`, `Errors` and `Latency` (ms) to METRIC_NAMESPACE with a CellId dimension.
+the services publish `Requests`, `Errors` and `Latency` (ms) to METRIC_NAMESPACE with a CellId dimension;
+each alarm measures its issue type as `model.contract.ISSUE_MEASURES` says (the pipeline's bake checks too).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from model.contract import CELL_DIMENSION, METRIC_NAMESPACE
+from model.contract import CELL_DIMENSION, ISSUE_MEASURES, METRIC_NAMESPACE, IssueType
 from modules.cell.args import ObservabilityArgs
 
 PERIOD_SECONDS = 60
@@ -27,7 +28,7 @@ class Observability:
     health: aws.cloudwatch.CompositeAlarm
 
 
-def _metric(query_id: str, metric: str, cell_id: pulumi.Input[str]) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+def _metric(query_id: str, metric: str, stat: str, cell_id: pulumi.Input[str]) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
     return aws.cloudwatch.MetricAlarmMetricQueryArgs(
         id=query_id,
         return_data=False,
@@ -36,7 +37,7 @@ def _metric(query_id: str, metric: str, cell_id: pulumi.Input[str]) -> aws.cloud
             metric_name=metric,
             dimensions={CELL_DIMENSION: cell_id},
             period=PERIOD_SECONDS,
-            stat="Sum",
+            stat=stat,
         ),
     )
 
@@ -60,6 +61,7 @@ def build_observability(
         tags=dict(args.log_group_tags),
         opts=opts,
     )
+    rate, p99 = ISSUE_MEASURES[IssueType.ERROR_RATE], ISSUE_MEASURES[IssueType.P99_LATENCY].queries[0]
     topic = aws.sns.Topic(f"{name}-paging", name=args.paging_topic_name, kms_master_key_id=key_arn, opts=opts)
     error_rate = aws.cloudwatch.MetricAlarm(
         f"{name}-error-rate",
@@ -71,11 +73,10 @@ def build_observability(
         datapoints_to_alarm=DATAPOINTS_TO_ALARM,
         treat_missing_data="notBreaching",
         metric_queries=[
-            _metric("errors", "Errors", cell_id),
-            _metric("requests", "Requests", cell_id),
+            *(_metric(q.id, q.metric, q.stat, cell_id) for q in rate.queries),
             aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id="error_rate",
-                expression="IF(requests > 0, 100 * errors / requests, 0)",
+                expression=rate.expression,
                 label="Error rate (%)",
                 return_data=True,
             ),
@@ -87,9 +88,9 @@ def build_observability(
         name=args.latency_alarm,
         alarm_description="p99 request latency (ms) above the rollout threshold",
         namespace=METRIC_NAMESPACE,
-        metric_name="Latency",
+        metric_name=p99.metric,
         dimensions={CELL_DIMENSION: cell_id},
-        extended_statistic="p99",
+        extended_statistic=p99.stat,
         unit="Milliseconds",
         period=PERIOD_SECONDS,
         comparison_operator="GreaterThanThreshold",

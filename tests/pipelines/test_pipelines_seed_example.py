@@ -40,7 +40,14 @@ def test_seed_example_runs_in_its_order(tmp_path: Path) -> None:
         driver = em.Driver(env, round_size=lambda d: len(plan.wave_of(d["cell_id"]).cells)
                            if plan.wave_of(d["cell_id"]).index == 1 else 1)
         result = driver.run(em.start(env, rollout_input(plan, "2.5.0", FAST)), timeout=120)
+        ddb = env.client("dynamodb")
+        analysed = {c: [r["M"]["check"]["S"] for r in ddb.get_item(TableName=env.targets.rollout_table, Key={
+            "cell_id": {"S": c}})["Item"].get("health_checks", {}).get("L", [])] for c in plan.cell_order}
     assert result["status"] == "SUCCEEDED", result
+    # The seed's ValidateCanary and ValidateSMBWave1 checks ran at the end of those bakes (no data: passed).
+    assert analysed["canary-us-internal"] == ["error-rate", "p99-latency", "quiet"]
+    assert {analysed[c] == ["error-rate", "p99-latency", "customer-complaints"] for c in plan.waves[1].cells} == {True}
+    assert analysed["enterprise-us-hipaa"] == []
 
     deploys = [d["cell_id"] for d in driver.requests("deploy")]
     waves = [plan.wave_of(c).index for c in deploys]

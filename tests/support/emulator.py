@@ -38,7 +38,7 @@ from model.registry import cell_facts, to_item
 from pipelines.definitions import definitions
 from pipelines.targets import Targets
 from pipelines.waves import Plan
-from tests.support import moto_parity
+from tests.support import moto_health, moto_parity
 
 EXECUTE: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
 ROLE_ARN = "arn:aws:iam::123456789012:role/cellfleet-pipeline"
@@ -82,6 +82,7 @@ def _queue_for(sqs: Any, name: str) -> tuple[str, str]:
 def provision(plan: Plan, targets: Targets | None = None) -> Emulated:
     """Create the control plane in moto (from the real definitions) and the role-playing queues."""
     moto_parity.apply()
+    moto_health.apply()
     targets = targets or Targets()
     region = targets.region
     events = boto3.client("events", region_name=region)
