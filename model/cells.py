@@ -23,6 +23,7 @@ MAINTENANCE_WINDOW = re.compile(
 )
 CHANNEL = re.compile(r"^(slack|mailto|https|sns|pagerduty):\S+$")
 ACCOUNT = re.compile(r"^\d{12}$")
+CUSTOMER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")  # as the router table and flag files name customers
 
 
 class Tier(StrEnum):
@@ -109,6 +110,12 @@ def _channel(value: str) -> str:
     return value
 
 
+def _customer(value: str) -> str:
+    if not CUSTOMER_ID.match(value):
+        raise ValueError(f"{value[:40]!r} is not a customer id (letters, digits, . _ : @ -, at most 128)")
+    return value
+
+
 def _cell_id(value: str) -> str:
     if not CELL_ID.match(value):
         raise ValueError(f"{value!r} must be 3-48 lowercase letters, digits and dashes, starting with a letter")
@@ -192,6 +199,7 @@ CellId = Annotated[str, AfterValidator(_cell_id)]
 Account = Annotated[str, AfterValidator(_account)]
 MaintenanceWindow = Annotated[str, AfterValidator(_maintenance_window), AfterValidator(_window_length)]
 Channel = Annotated[str, AfterValidator(_channel)]
+CustomerId = Annotated[str, AfterValidator(_customer)]
 
 
 # Exposure of a cell (issue 10): an image digest pins what a release runs; the EKS API is
@@ -261,6 +269,10 @@ class Cell(Strict):
     public_vpc_cidr: bool = False  # allow a VPC CIDR outside the private ranges (RFC 1918)
     public_access_cidrs: tuple[PublicCidr, ...] = ()  # the EKS API's public allow-list; empty: private
     delivery: Delivery = Delivery.PULUMI  # fleet-wide: set under `all:` in cells/_defaults.yaml
+    # Lifecycle: the customers the router places here (as the file knows them), and whether the cell is
+    # being retired (out of rollouts, flags and the status page; its stack destroyed by decommission.yml).
+    customers: tuple[CustomerId, ...] = ()
+    decommission: bool = False
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -306,6 +318,7 @@ class Fleet:
 
     cells: tuple[Cell, ...]
     sources: Mapping[str, str] = field(default_factory=dict)
+    decommissioning: tuple[Cell, ...] = ()  # `decommission: true`: still in the backend, in nothing new
     _index: Mapping[str, Cell] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -320,6 +333,15 @@ class Fleet:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.cells)
+
+    def retiring(self, cell_id: str) -> Cell | None:
+        """The decommissioning cell `cell_id`, or None."""
+        return next((c for c in self.decommissioning if c.id == cell_id), None)
+
+    @property
+    def declared_ids(self) -> tuple[str, ...]:
+        """Every cell with a file: active and decommissioning (each has a stack)."""
+        return tuple(sorted((*self.ids, *(c.id for c in self.decommissioning))))
 
     def by_tier(self, tier: Tier) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if c.tier is tier)

@@ -178,3 +178,13 @@ NO_RELEASE = "none"  # previous version of a cell with no registry item (never b
 # The Argo CD deployer Lambda (control-plane stack config, GitOps fleets only)
 ARGOCD_URL_KEY = "argocdUrl"  # https URL of the Argo CD API server
 ARGOCD_TOKEN_SECRET_KEY = "argocdTokenSecretArn"  # noqa: S105 - a config key: the ARN of the secret holding the token
+
+# Cell lifecycle (decommission path): the cell database's names the check and the cell module share
+def database_cluster(cell_id: str) -> str:
+    """The cell's Aurora cluster identifier."""
+    return f"{cell_id}-aurora"
+
+
+def final_snapshot(cluster_identifier: str) -> str:
+    """The snapshot RDS takes when a protected cluster is deleted (never skipped for protected databases)."""
+    return f"{cluster_identifier}-final"
