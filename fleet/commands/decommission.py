@@ -85,7 +85,7 @@ def check(
             for db in databases]
     if snapshots.get(cluster):
         kept.append(f"{cluster}: existing snapshots {', '.join(snapshots[cluster])}")
-    sys.stdout.write(json.dumps({"cell": cell, "safe": True, "databases": kept,
+    sys.stdout.write(json.dumps({"cell": cell, "cluster": cluster, "safe": True, "databases": kept,
                                  "final_snapshot": final_snapshot(cluster)}, sort_keys=True) + "\n")
     stderr.print(f"{cell}: safe to destroy ({'; '.join(kept) or 'no database'})")
 
