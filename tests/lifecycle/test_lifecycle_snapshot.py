@@ -21,8 +21,11 @@ def _data(protect: bool, final: bool) -> Inventory:
     args = DataArgs(cluster_identifier="cell-x-aurora", engine="aurora-postgresql", engine_version="16.4", port=5432,
                     instance_class="db.r6g.large", instances=1, customer_managed_key=False, backup_retention_days=7,
                     final_snapshot=final, protect=protect, log_exports=("postgresql",))
-    return run_program(lambda: build_data("cell-x", args, "vpc-1", ["subnet-1", "subnet-2"],
-                                          pulumi.ResourceOptions()), stack="cell-x")
+
+    def program() -> None:
+        build_data("cell-x", args, "vpc-1", ["subnet-1", "subnet-2"], pulumi.ResourceOptions())
+
+    return run_program(program, stack="cell-x")
 
 
 @pytest.mark.parametrize(("protect", "final", "taken"), [(True, False, True), (True, True, True), (False, False, False),
