@@ -9,7 +9,7 @@ import pytest
 
 from fleet.options import REPO_ROOT
 
-FLEET_PARTS = ("cells", "pipelines/rollout.yaml", "landing_zone/api-gateway-config.yaml")
+FLEET_PARTS = ("cells", "pipelines/rollout.yaml", "landing_zone/api-gateway-config.yaml", "flags")
 
 
 @pytest.fixture

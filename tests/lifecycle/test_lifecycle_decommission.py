@@ -173,3 +173,14 @@ def test_orphans_from_stdin_and_reserved_stacks(fleet_root: Path) -> None:
                                 input=listing, prog_name="fleet")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == ["old-cell", "smb-xx-9"]
+
+
+def test_a_flag_scope_naming_a_retiring_cell_is_told_so(fleet_root: Path) -> None:
+    flag = fleet_root / "flags" / "newVoiceCodec.yaml"
+    flag.write_text(flag.read_text().replace("{day: 2, percent: 5}", f"{{day: 2, percent: 5, scope: {{cells: [{CELL}]}}}}"))
+    assert run("check", "--root", str(fleet_root))[0] == 0
+    edit(fleet_root, "decommission: true\n")
+    line = next(i for i, text in enumerate(flag.read_text().splitlines(), 1) if "scope: {cells" in text)
+    code, _, err = run("check", "--root", str(fleet_root))
+    assert (code, err.splitlines()) == (1, [f"flags/newVoiceCodec.yaml:{line}: flag.stages[0].scope.cells[0]: cell {CELL!r} "
+                                            "is being decommissioned (decommission: true)"])
