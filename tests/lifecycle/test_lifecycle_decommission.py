@@ -184,3 +184,13 @@ def test_a_flag_scope_naming_a_retiring_cell_is_told_so(fleet_root: Path) -> Non
     code, _, err = run("check", "--root", str(fleet_root))
     assert (code, err.splitlines()) == (1, [f"flags/newVoiceCodec.yaml:{line}: flag.stages[0].scope.cells[0]: cell {CELL!r} "
                                             "is being decommissioned (decommission: true)"])
+
+
+def test_the_pr_diff_runs_no_program_for_a_retiring_cell(fleet_root: Path) -> None:
+    """`fleet diff` takes the base tree's cells from its files: a retiring one has no program to run there."""
+    from fleet.diff import _cell_ids
+
+    assert CELL in _cell_ids(fleet_root)
+    edit(fleet_root, "decommission: true\n")
+    cells = _cell_ids(fleet_root)
+    assert CELL not in cells and "smb-us-1" in cells
