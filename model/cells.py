@@ -289,6 +289,13 @@ class Cell(Strict):
                              f"the cell module adds {AWS_MAX_TAGS - MAX_CELL_TAGS})")
         return value
 
+    @field_validator("customers")
+    @classmethod
+    def _unique_customers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("customers must be unique")
+        return value
+
     @property
     def private_cidr(self) -> bool:
         """Whether the VPC CIDR lies in the private ranges (RFC 1918)."""

@@ -177,9 +177,12 @@ def parse_fleet(cell_docs: Sequence[Document], defaults_doc: Document | None, fo
     retiring = sorted((c for c, _ in parsed if c.decommission), key=lambda c: c.id)
     parsed = [(c, d) for c, d in parsed if not c.decommission]
     if not parsed and not errors:
-        errors.append(InputError(folder, 1, "(file)", "no cell files"))
+        errors.append(InputError(folder, 1, "(file)", "no active cell files (all say decommission: true)" if retiring
+                                 else "no cell files"))
     if not any(cell.tier is Tier.CANARY for cell, _ in parsed) and not errors:
-        errors.append(InputError(folder, 1, "tier", "the fleet has no canary cell"))
+        leaving = [c.id for c in retiring if c.tier is Tier.CANARY]
+        errors.append(InputError(folder, 1, "tier", "the fleet has no canary cell" + (
+            f" ({', '.join(leaving)} says decommission: true; add another canary first)" if leaving else "")))
     if errors:
         raise InputErrors(errors)
     parsed.sort(key=lambda item: item[0].id)

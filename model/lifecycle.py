@@ -47,7 +47,7 @@ class Database:
 
     name: str
     identifier: str
-    protected: bool  # Pulumi `protect` or RDS deletion protection
+    protected: bool  # Pulumi `protect` (enterprise tiers); RDS deletion protection, on for every cell, is lifted first
     skip_final_snapshot: bool
     final_snapshot: str | None
 
@@ -76,7 +76,7 @@ def state_databases(text: str, shown: str) -> tuple[Database, ...]:
         found.append(Database(
             name=str(resource.get("urn", "")).rsplit("::", 1)[-1],
             identifier=str(_value(resource, "clusterIdentifier") or ""),
-            protected=resource.get("protect") is True or _value(resource, "deletionProtection") is True,
+            protected=resource.get("protect") is True,
             skip_final_snapshot=_value(resource, "skipFinalSnapshot") is not False,
             final_snapshot=snapshot if isinstance(snapshot, str) and snapshot else None,
         ))

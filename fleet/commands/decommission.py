@@ -17,13 +17,13 @@ import typer
 from rich.console import Console
 
 from fleet.aws import cluster_snapshots
-from fleet.files import display_path, read_text
+from fleet.files import MAX_INPUT_BYTES, display_path, read_text
 from fleet.inputs import load_fleet
 from fleet.lifecycle import decommission_error, router_errors
 from fleet.options import REPO_ROOT, EndpointOption, RegistryRegionOption, RootOption
 from model.cells import CELL_ID, Cell
 from model.contract import DEFAULT_ROUTER_TABLE, database_cluster, final_snapshot
-from model.errors import InputErrors, option_error
+from model.errors import InputError, InputErrors, option_error
 from model.fleet import CELLS_DIR
 from model.lifecycle import orphans, snapshot_problems, stack_names, state_databases
 
@@ -98,7 +98,9 @@ def orphan_stacks(
 ) -> None:
     """Stacks in the backend with no cell file (and not reserved): listed on stdout, exit 1 when any."""
     if str(stacks) == "-":
-        text, shown = sys.stdin.read(), "(stdin)"
+        text, shown = sys.stdin.read(MAX_INPUT_BYTES + 1), "(stdin)"
+        if len(text) > MAX_INPUT_BYTES:
+            raise InputErrors([InputError(shown, 1, "(file)", f"input files are limited to {MAX_INPUT_BYTES:,} bytes")])
     else:
         shown = display_path(stacks, root)
         text = read_text(stacks, shown)
