@@ -156,6 +156,8 @@ def plan_mermaid(plan: Plan, max_listed: int = 8, windows: Mapping[str, str] | N
         previous = node
     lines.append("  done([all cells on the release])")
     lines.append(f"  {previous} -->|healthy| done")
+    if plan.decommissioning:
+        lines.append(f'  retiring["decommissioning, in no wave:<br/>{"<br/>".join(plan.decommissioning)}"]')
     return "\n".join(lines) + "\n"
 
 

@@ -110,6 +110,6 @@ def orphan_stacks(
         sys.stdout.write(f"{stack}\n")
     if found:
         stderr.print(f"{len(found)} orphan stack(s) with no cell file: {', '.join(found)}; "
-                     "destroy them (decommission.yml) or restore their files")
+                     "restore each file with decommission: true, then run decommission.yml")
         raise typer.Exit(1)
     stderr.print(f"no orphan stacks ({len(fleet.declared_ids)} cell files)")

@@ -39,6 +39,8 @@ def test_rollouts_skip_a_decommissioning_cell() -> None:
     assert len(plan.waves[1].cells) == math.ceil(fraction * len(fleet.by_tier(Tier.SMB)))
     assert plan_document(plan)["decommissioning"] == ["smb-eu-1"]
     assert "decommissioning (in no wave): smb-eu-1" in plan_table(plan)
+    assert "decommissioning, in no wave:<br/>smb-eu-1" in plan_mermaid(plan)
+    assert "decommissioning" not in plan_mermaid(_plan(sample))
     assert "decommissioning" not in plan_document(_plan(sample))  # the sample's plan.json is unchanged
 
 
