@@ -90,6 +90,12 @@ def check(
     stderr.print(f"{cell}: safe to destroy ({'; '.join(kept) or 'no database'})")
 
 
+@decommission_app.command("list")
+def retiring_cells(root: RootOption = REPO_ROOT) -> None:
+    """The cells whose files say `decommission: true`, as a JSON list (decommission.yml's matrix)."""
+    sys.stdout.write(json.dumps([c.id for c in load_fleet(root).decommissioning]) + "\n")
+
+
 @decommission_app.command("orphans")
 def orphan_stacks(
     stacks: Annotated[Path, typer.Option(

@@ -96,6 +96,7 @@ def test_a_cell_walks_the_decommission_path(fleet_root: Path, aws: Any, tmp_path
     # 2. The file no longer maps it: the cell is in no wave, and `fleet plan` says it is decommissioning.
     path.write_text(path.read_text().replace("customers: [initech]\n", ""), encoding="utf-8")
     line = line_of(path, "decommission")
+    assert run("decommission", "list", "--root", root)[:2] == (0, f'["{CELL}"]\n')
     code, out, _ = run("plan", "--format", "json", "--root", root)
     assert code == 0
     plan = json.loads(out)

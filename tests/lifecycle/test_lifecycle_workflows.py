@@ -23,8 +23,12 @@ def _runs(job: dict[str, Any]) -> list[str]:
 def test_decommission_checks_waits_for_a_person_then_destroys() -> None:
     doc = _load("decommission.yml")
     on = doc[True]  # YAML 1.1 reads the `on` key as a boolean
-    assert set(on) == {"workflow_dispatch"} and on["workflow_dispatch"]["inputs"]["cell"]["required"] is True
+    assert on["workflow_dispatch"] is None  # no typed-in inputs (checkov CKV_GHA_7): the cells come from main
+    assert on["push"] == {"branches": ["main"], "paths": ["cells/**"]}
     plan, destroy = doc["jobs"]["plan"], doc["jobs"]["destroy"]
+    assert any("fleet decommission list" in run for run in _runs(plan))
+    assert destroy["strategy"]["matrix"]["cell"] == "${{ fromJSON(needs.plan.outputs.cells) }}"
+    assert destroy["env"]["CELL"] == "${{ matrix.cell }}"
     assert "environment" not in plan and plan["permissions"] == {"contents": "read"}
     assert destroy["needs"] == "plan" and destroy["environment"] == "decommission"
     assert destroy["permissions"] == {"contents": "read", "id-token": "write"}
