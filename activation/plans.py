@@ -65,7 +65,9 @@ def plan_flag(plan: FlagPlan, doc: Document, fleet: Fleet) -> PlannedFlag:
 
 
 def _scope_errors(scope: Scope, doc: Document, at: tuple[str | int, ...], fleet: Fleet) -> list[InputError]:
-    errors = [doc.error((*at, "cells", j), f"unknown cell {cell!r}") for j, cell in enumerate(scope.cells) if cell not in fleet]
+    errors = [doc.error((*at, "cells", j), f"cell {cell!r} is being decommissioned (decommission: true)"
+                        if fleet.retiring(cell) else f"unknown cell {cell!r}")
+              for j, cell in enumerate(scope.cells) if cell not in fleet]
     errors.extend(doc.error((*at, "tiers", j), f"no cell of tier {tier.value}")
                   for j, tier in enumerate(scope.tiers) if not fleet.by_tier(tier))
     return errors

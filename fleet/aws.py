@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from model.contract import CELL_KEY
+from model.contract import CELL_KEY, ROUTER_KEY
 from model.errors import InputError, InputErrors
 
 T = TypeVar("T")
@@ -55,3 +55,30 @@ def read_registry(table_name: str, region: str | None, endpoint: str | None = No
 def read_releases(table_name: str, region: str | None, endpoint: str | None = None) -> Releases:
     """What release every cell runs, from the control-plane registry."""
     return _read(table_name, region, endpoint, registry_releases)
+
+
+def router_cells(table: Any) -> dict[str, list[str]]:
+    """cell -> the customer accounts the router table sends there (a boto3 `Table`, keyed by ROUTER_KEY)."""
+    mapped: dict[str, list[str]] = {}
+    for item in scanned(table.scan, ProjectionExpression=f"{ROUTER_KEY}, cell_id, account_id"):
+        mapped.setdefault(str(item.get("cell_id", "")), []).append(str(item.get("account_id") or item[ROUTER_KEY]))
+    return mapped
+
+
+def read_router(table_name: str, region: str | None, endpoint: str | None = None) -> dict[str, list[str]]:
+    """Which customers the cell router still sends to each cell."""
+    return _read(table_name, region, endpoint, router_cells)
+
+
+def cluster_snapshots(cluster: str, region: str | None, endpoint: str | None = None) -> tuple[str, ...]:
+    """The available manual snapshots of an RDS cluster (automated ones go with the cluster); empty when none."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        rds: Any = boto3.client("rds", region_name=region, endpoint_url=endpoint)
+        pages = rds.get_paginator("describe_db_cluster_snapshots").paginate(DBClusterIdentifier=cluster, SnapshotType="manual")
+        return tuple(sorted(s["DBClusterSnapshotIdentifier"] for page in pages for s in page["DBClusterSnapshots"]
+                            if s.get("Status") == "available"))
+    except (BotoCoreError, ClientError) as exc:
+        raise InputErrors([InputError(f"rds:{cluster}", 1, "snapshots", f"cannot list snapshots: {exc}")]) from None

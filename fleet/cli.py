@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fleet.commands import alerts, diff, gateway, gitops, migrate, rollout, status
+from fleet.commands.decommission import decommission_app
 from fleet.commands.flags import flags_app
 from fleet.inputs import load_fleet, load_inputs
 from fleet.options import REPO_ROOT, AtOption, DocFormat, RootOption, day, emit, table_width
@@ -182,6 +183,7 @@ app.add_typer(alerts.alerts_app, name="alerts")
 app.add_typer(flags_app, name="flags")
 app.add_typer(gitops.gitops_app, name="gitops")
 app.add_typer(diff.diff_app, name="diff")
+app.add_typer(decommission_app, name="decommission")
 
 
 def main() -> None:

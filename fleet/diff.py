@@ -23,7 +23,7 @@ from typing import Any
 from activation.diff import FlagChange, flag_changes
 from activation.plans import PlannedFlag
 from fleet.diffing import StackDiff, diff_documents, diff_resources
-from fleet.files import yaml_files
+from fleet.files import load_document, yaml_files
 from fleet.flag_inputs import load_flags
 from fleet.inputs import load_fleet, load_plan
 from fleet.inventory_cache import TreeHashes, documents_entry, load_inventory, lookup
@@ -71,8 +71,18 @@ class DiffResult:
 
 
 def _cell_ids(tree: Path) -> list[str]:
+    """Cells with a stack program at `tree`: every cell file but those marked `decommission: true`."""
     folder = tree / CELLS_DIR
-    return [p.stem for p in yaml_files(folder)] if folder.is_dir() else []
+    return [p.stem for p in yaml_files(folder) if not _retiring(p, tree)] if folder.is_dir() else []
+
+
+def _retiring(path: Path, tree: Path) -> bool:
+    """Whether a cell file says `decommission: true` (a file that cannot be read counts as a cell)."""
+    try:
+        data = load_document(path, tree).data
+    except InputErrors:
+        return False
+    return isinstance(data, dict) and data.get("decommission") is True
 
 
 def _base_flags(tree: Path) -> tuple[tuple[PlannedFlag, ...], str | None]:

@@ -190,6 +190,9 @@ def program_for(stack: str, root: Path, fleet: Fleet | None = None) -> Program:
     if stack in fleet:
         cell = fleet.cell(stack)
         return lambda: cell_program(cell)
+    if fleet.retiring(stack) is not None:
+        raise StackError(f"cell {stack!r} is being decommissioned (decommission: true): no more updates; "
+                         "the decommission workflow destroys its stack")
     raise StackError(f"unknown stack {stack!r}; valid stacks: {', '.join(valid_stacks(fleet))}")
 
 

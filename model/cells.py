@@ -24,6 +24,7 @@ MAINTENANCE_WINDOW = re.compile(
 )
 CHANNEL = re.compile(r"^(slack|mailto|https|sns|pagerduty):\S+$")
 ACCOUNT = re.compile(r"^\d{12}$")
+CUSTOMER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")  # as the router table and flag files name customers
 
 
 class Tier(StrEnum):
@@ -110,6 +111,12 @@ def _channel(value: str) -> str:
     return value
 
 
+def _customer(value: str) -> str:
+    if not CUSTOMER_ID.match(value):
+        raise ValueError(f"{value[:40]!r} is not a customer id (letters, digits, . _ : @ -, at most 128)")
+    return value
+
+
 def _cell_id(value: str) -> str:
     if not CELL_ID.match(value):
         raise ValueError(f"{value!r} must be 3-48 lowercase letters, digits and dashes, starting with a letter")
@@ -193,6 +200,7 @@ CellId = Annotated[str, AfterValidator(_cell_id)]
 Account = Annotated[str, AfterValidator(_account)]
 MaintenanceWindow = Annotated[str, AfterValidator(_maintenance_window), AfterValidator(_window_length)]
 Channel = Annotated[str, AfterValidator(_channel)]
+CustomerId = Annotated[str, AfterValidator(_customer)]
 
 
 # Exposure of a cell (issue 10): an image digest pins what a release runs; the EKS API is
@@ -286,6 +294,10 @@ class Cell(Strict):
     public_access_cidrs: tuple[PublicCidr, ...] = ()  # the EKS API's public allow-list; empty: private
     delivery: Delivery = Delivery.PULUMI  # fleet-wide: set under `all:` in cells/_defaults.yaml
     flags: FlagSync | None = None  # set under `all:` (a cell may name a mirror); None: no flagd sidecar
+    # Lifecycle: the customers the router places here (as the file knows them), and whether the cell is
+    # being retired (out of rollouts, flags and the status page; its stack destroyed by decommission.yml).
+    customers: tuple[CustomerId, ...] = ()
+    decommission: bool = False
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -300,6 +312,13 @@ class Cell(Strict):
         if len(value) > MAX_CELL_TAGS:
             raise ValueError(f"{len(value)} tags; at most {MAX_CELL_TAGS} (AWS allows {AWS_MAX_TAGS} per resource, "
                              f"the cell module adds {AWS_MAX_TAGS - MAX_CELL_TAGS})")
+        return value
+
+    @field_validator("customers")
+    @classmethod
+    def _unique_customers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("customers must be unique")
         return value
 
     @property
@@ -331,6 +350,7 @@ class Fleet:
 
     cells: tuple[Cell, ...]
     sources: Mapping[str, str] = field(default_factory=dict)
+    decommissioning: tuple[Cell, ...] = ()  # `decommission: true`: still in the backend, in nothing new
     _index: Mapping[str, Cell] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -345,6 +365,15 @@ class Fleet:
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.cells)
+
+    def retiring(self, cell_id: str) -> Cell | None:
+        """The decommissioning cell `cell_id`, or None."""
+        return next((c for c in self.decommissioning if c.id == cell_id), None)
+
+    @property
+    def declared_ids(self) -> tuple[str, ...]:
+        """Every cell with a file: active and decommissioning (each has a stack)."""
+        return tuple(sorted((*self.ids, *(c.id for c in self.decommissioning))))
 
     def by_tier(self, tier: Tier) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if c.tier is tier)

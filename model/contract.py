@@ -210,3 +210,14 @@ ISSUE_MEASURES: dict[IssueType, IssueMeasure] = {
         "IF(requests > 0, 100 * errors / requests, 0)", "%"),
     IssueType.P99_LATENCY: IssueMeasure((MetricQuery("latency", LATENCY_METRIC, "p99"),), "latency", "ms"),
 }
+
+
+# Cell lifecycle (decommission path): the cell database's names the check and the cell module share
+def database_cluster(cell_id: str) -> str:
+    """The cell's Aurora cluster identifier."""
+    return f"{cell_id}-aurora"
+
+
+def final_snapshot(cluster_identifier: str) -> str:
+    """The snapshot RDS takes when a protected cluster is deleted (never skipped for protected databases)."""
+    return f"{cluster_identifier}-final"

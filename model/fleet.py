@@ -18,6 +18,7 @@ from model.yamldoc import Document, Loc
 CELLS_DIR = "cells"
 DEFAULTS_FILE = "_defaults.yaml"
 _DEFAULTS_KEYS = {"all", "tiers"}
+_PER_CELL = {"id", "tier", "customers", "decommission"}  # never a default: one cell's identity and lifecycle
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +58,7 @@ class _Defaults:
     @staticmethod
     def _section_errors(doc: Document, data: dict[str, Any]) -> list[InputError]:
         """Unknown tiers and keys, and sections that are not mappings."""
-        fields = set(Cell.model_fields) - {"id", "tier"}
+        fields = set(Cell.model_fields) - _PER_CELL
         errors: list[InputError] = []
         sections: list[tuple[tuple[str, ...], Any]] = [(("all",), data.get("all"))]
         tiers = data.get("tiers")
@@ -71,12 +72,13 @@ class _Defaults:
         for loc, values in sections:
             if values is not None and not isinstance(values, dict):
                 errors.append(doc.error(loc, "expected a mapping of cell variables"))
-            errors.extend(doc.error((*loc, key), "unknown key") for key in _mapping(values) if key not in fields)
+            errors.extend(doc.error((*loc, key), "set in the cell's own file, never as a default" if key in _PER_CELL
+                                    else "unknown key") for key in _mapping(values) if key not in fields)
         return errors
 
     def for_tier(self, tier: Any) -> dict[str, Any]:
         """Defaults for a cell of `tier`; keys already reported as unknown are left out."""
-        fields = set(Cell.model_fields) - {"id", "tier"}
+        fields = set(Cell.model_fields) - _PER_CELL
         merged = deep_merge({}, _mapping(self.data.get("all")))
         if isinstance(tier, str):
             merged = deep_merge(merged, _mapping(_mapping(self.data.get("tiers")).get(tier)))
@@ -112,6 +114,9 @@ def _parse_cell(doc: Document, defaults: _Defaults) -> tuple[Cell | None, list[I
     if not cell.private_cidr and not cell.public_vpc_cidr:
         errors.append(doc.error(("vpc_cidr",), f"{cell.vpc_cidr} is outside the private ranges (10/8, 172.16/12, "
                                                "192.168/16); set public_vpc_cidr: true if that is intended"))
+    if cell.decommission and cell.customers:
+        errors.append(doc.error(("decommission",), f"customers still mapped to this cell: {', '.join(cell.customers)}; "
+                                                   "move them to another cell first (and drop them from `customers`)"))
     if cell.is_enterprise:
         for key in ("maintenance_window", "notification_channel"):
             if getattr(cell, key) is None:
@@ -169,11 +174,17 @@ def parse_fleet(cell_docs: Sequence[Document], defaults_doc: Document | None, fo
 
     errors.extend(_overlaps(parsed))
     errors.extend(_one_delivery(parsed))
+    retiring = sorted((c for c, _ in parsed if c.decommission), key=lambda c: c.id)
+    parsed = [(c, d) for c, d in parsed if not c.decommission]
     if not parsed and not errors:
-        errors.append(InputError(folder, 1, "(file)", "no cell files"))
+        errors.append(InputError(folder, 1, "(file)", "no active cell files (all say decommission: true)" if retiring
+                                 else "no cell files"))
     if not any(cell.tier is Tier.CANARY for cell, _ in parsed) and not errors:
-        errors.append(InputError(folder, 1, "tier", "the fleet has no canary cell"))
+        leaving = [c.id for c in retiring if c.tier is Tier.CANARY]
+        errors.append(InputError(folder, 1, "tier", "the fleet has no canary cell" + (
+            f" ({', '.join(leaving)} says decommission: true; add another canary first)" if leaving else "")))
     if errors:
         raise InputErrors(errors)
     parsed.sort(key=lambda item: item[0].id)
-    return Fleet(cells=tuple(c for c, _ in parsed), sources={c.id: d.shown for c, d in parsed})
+    return Fleet(cells=tuple(c for c, _ in parsed), sources={cid: d.shown for cid, d in sorted(seen.items())},
+                 decommissioning=tuple(retiring))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from model.durations import format_duration
 from model.jsonio import dumps
+from pipelines.calendar import WaveTimes, calendar
 from pipelines.definitions import definitions
 from pipelines.iam import definitions_policy
 from pipelines.targets import Targets
@@ -23,8 +24,23 @@ def _span(value: timedelta) -> str:
     return "".join(parts) or "0m"
 
 
-def plan_document(plan: Plan, windows: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The plan with its schedule estimate (and each windowed cell's maintenance window), as plain data."""
+def _instant(at: datetime | None) -> str | None:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else None
+
+
+def _calendar_document(rows: tuple[WaveTimes, ...], start: datetime) -> dict[str, Any]:
+    return {"start": _instant(start), "waves": [
+        {"name": r.wave.name, "earliest_end": _instant(r.earliest_end), "latest_end": _instant(r.latest_end),
+         "cells": [{"cell": c.cell, "window": c.window, "earliest_deploy": _instant(c.earliest),
+                    "latest_deploy": _instant(c.latest)} for c in r.cells if c.window is not None]}
+        for r in rows]}
+
+
+def plan_document(plan: Plan, windows: Mapping[str, str] | None = None, start: datetime | None = None) -> dict[str, Any]:
+    """The plan with its schedule estimate (and each windowed cell's maintenance window), as plain data.
+
+    With `start` (a rollout's start, aware UTC) it adds the calendar: the schedule with the windows applied.
+    """
     windows = windows or {}
     waves = []
     for row in schedule(plan):
@@ -42,14 +58,33 @@ def plan_document(plan: Plan, windows: Mapping[str, str] | None = None) -> dict[
             "earliest_end": _span(row.earliest_end),
             "latest_end": _span(row.latest_end),
         })
-    return {"cells": len(plan.cell_order), "waves": waves}
+    document: dict[str, Any] = {"cells": len(plan.cell_order), "waves": waves}
+    if plan.decommissioning:
+        document["decommissioning"] = list(plan.decommissioning)
+    if start is not None:
+        document["calendar"] = _calendar_document(calendar(plan, windows, start), start)
+    return document
 
 
-def plan_json(plan: Plan, windows: Mapping[str, str] | None = None) -> str:
-    return dumps(plan_document(plan, windows))
+def plan_json(plan: Plan, windows: Mapping[str, str] | None = None, start: datetime | None = None) -> str:
+    return dumps(plan_document(plan, windows, start))
 
 
-def plan_table(plan: Plan, windows: Mapping[str, str] | None = None) -> str:
+def _calendar_lines(plan: Plan, windows: Mapping[str, str], start: datetime) -> list[str]:
+    """The schedule with the windows applied: each wave's end, each windowed cell's deploy start."""
+    def at(value: datetime | None) -> str:
+        return value.strftime("%a %Y-%m-%d %H:%M") if value is not None else "never (window shorter than the deploy)"
+
+    lines = ["", f"Calendar for a rollout started {start.strftime('%a %Y-%m-%d %H:%M')} UTC "
+                 "(earliest: approvals at once, shortest bakes; latest: approvals at their timeout, longest bakes):"]
+    for row in calendar(plan, windows, start):
+        lines.append(f"  {row.wave.name}: done {at(row.earliest_end)} .. {at(row.latest_end)}")
+        lines.extend(f"    {c.cell} (window {c.window}): deploy starts {at(c.earliest)} .. {at(c.latest)}"
+                     for c in row.cells if c.window is not None)
+    return lines
+
+
+def plan_table(plan: Plan, windows: Mapping[str, str] | None = None, start: datetime | None = None) -> str:
     """A fixed-width table: wave, cells, how, bake, earliest and latest completion."""
     header = ("#", "wave", "cells", "how", "bake", "done earliest", "done latest")
     rows = [header]
@@ -71,8 +106,12 @@ def plan_table(plan: Plan, windows: Mapping[str, str] | None = None) -> str:
     windows = windows or {}
     listing = [f"{w.name}: {', '.join(f'{c} (window {windows[c]})' if c in windows else c for c in w.cells)}"
                for w in plan.waves]
-    if windows:
+    if windows and start is None:
         listing.append("Windowed cells deploy only inside their window: a wave may end up to a week later.")
+    if plan.decommissioning:
+        listing.append(f"decommissioning (in no wave): {', '.join(plan.decommissioning)}")
+    if start is not None:
+        listing.extend(_calendar_lines(plan, windows, start))
     return "\n".join([*lines, "", *listing]) + "\n"
 
 
@@ -104,11 +143,21 @@ def plan_mermaid(plan: Plan, max_listed: int = 8, windows: Mapping[str, str] | N
                 link, previous = f"  {step} -->|healthy| ", step
             continue
         lines.append(f'  {node}["{wave.name}<br/>{how}, {bake}<br/>{shown}"]')
+        if wave.policy.one_at_a_time and wave.policy.approval:  # too many cells to draw: one gate, looped per cell
+            gate = f"{node}a"
+            lines.append(f"  {gate}{{{{approval per cell}}}}")
+            lines.append(f"{link}{gate}")
+            lines.append(f"  {gate} --> {node}")
+            lines.append(f"  {node} -->|next cell| {gate}")
+            previous = node
+            continue
         label = "approval" if wave.policy.approval else "healthy"
         lines.append(f"  {previous} -->|{label}| {node}" if previous != "start" else f"  {previous} --> {node}")
         previous = node
     lines.append("  done([all cells on the release])")
     lines.append(f"  {previous} -->|healthy| done")
+    if plan.decommissioning:
+        lines.append(f'  retiring["decommissioning, in no wave:<br/>{"<br/>".join(plan.decommissioning)}"]')
     return "\n".join(lines) + "\n"
 
 

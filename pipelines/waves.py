@@ -44,6 +44,7 @@ class Wave:
 class Plan:
     waves: tuple[Wave, ...]
     policy: RolloutPolicy
+    decommissioning: tuple[str, ...] = ()  # cells with `decommission: true`: in no wave
     _wave_of: dict[str, Wave] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,12 +90,20 @@ def _select(wave: WavePolicy, fleet: Fleet, taken: dict[str, str]) -> Picked:
     sel = wave.select
     pool = [c for c in fleet.cells if sel.tier is None or c.tier is sel.tier]
     if sel.cells is not None:
-        return pick(sel.cells, [c.id for c in pool], taken, fleet.ids)
+        return _retiring_named(pick(sel.cells, [c.id for c in pool], taken, fleet.ids), sel.cells, fleet)
     remaining = [c for c in pool if c.id not in taken]
     if sel.fraction is None:
         return Picked(tuple(sorted(c.id for c in remaining)), ())
     want = math.ceil(sel.fraction * len(pool))
     return Picked(tuple(c.id for c in spread_by_region(remaining)[:want]), ())
+
+
+def _retiring_named(picked: Picked, patterns: tuple[str, ...], fleet: Fleet) -> Picked:
+    """A wave that names a decommissioning cell is told so (not that the cell is unknown)."""
+    retiring = {c.id for c in fleet.decommissioning}
+    problems = tuple((j, f"cell {patterns[j]!r} is being decommissioned (decommission: true); take it out of the wave")
+                     if patterns[j] in retiring else (j, message) for j, message in picked.problems)
+    return Picked(picked.cells, problems)
 
 
 def plan_waves(fleet: Fleet, policy: RolloutPolicy, doc: Document) -> Plan:
@@ -122,7 +131,7 @@ def plan_waves(fleet: Fleet, policy: RolloutPolicy, doc: Document) -> Plan:
         errors.append(doc.error(("waves",), f"cells in no wave: {', '.join(left)}"))
     if errors:
         raise InputErrors(errors)
-    return Plan(waves=tuple(waves), policy=policy)
+    return Plan(waves=tuple(waves), policy=policy, decommissioning=tuple(c.id for c in fleet.decommissioning))
 
 
 def schedule(plan: Plan) -> list[WaveSchedule]:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from fleet.aws import read_registry
 from fleet.inputs import load_fleet, load_routes
+from fleet.lifecycle import router_errors
 from fleet.options import (
     REPO_ROOT,
     AtOption,
@@ -28,7 +29,8 @@ from landing_zone.lifecycle import compile_edge
 from landing_zone.readiness import Support, declared_support, gate, status_table
 from landing_zone.render_nginx import NginxOptions, render_nginx
 from landing_zone.timeline import render_timeline, timeline_rows
-from model.contract import DEFAULT_REGISTRY_TABLE
+from model.contract import DEFAULT_REGISTRY_TABLE, DEFAULT_ROUTER_TABLE
+from model.errors import InputErrors
 from model.routes import parse_config_paths, parse_upstream_overrides
 
 stderr = Console(stderr=True)
@@ -46,11 +48,13 @@ FormatOption = Annotated[DocFormat, typer.Option("--format", help="text or json.
 
 
 def _support(
-    root: Path, registry: bool, table: str, region: str | None, endpoint: str | None
+    root: Path, registry: bool, table: str, region: str | None, endpoint: str | None, router_table: str | None = None
 ) -> tuple[Support, tuple[str, ...], str]:
-    fleet = load_fleet(root)
+    fleet = load_fleet(root)  # a decommissioning cell file that still lists customers is refused here
     if not registry:
         return declared_support(fleet), fleet.ids, "declared in cells/"
+    if router_table is not None and (problems := router_errors(root, fleet, router_table, region, endpoint)):
+        raise InputErrors(problems)  # the router must send a decommissioning cell no customer
     return read_registry(table, region, endpoint), fleet.ids, f"registry {table}"
 
 
@@ -74,6 +78,9 @@ def gateway(
     listen: Annotated[int, typer.Option("--listen", min=1, max=65535, help="nginx: port to listen on.")] = 8443,
     registry: RegistryOption = False,
     registry_table: RegistryTableOption = DEFAULT_REGISTRY_TABLE,
+    router_table: Annotated[str, typer.Option(
+        "--router-table", help="With --registry: the cell router's table, checked for decommissioning cells.")]
+    = DEFAULT_ROUTER_TABLE,
     region: RegistryRegionOption = None,
     endpoint_url: EndpointOption = None,
     root: RootOption = REPO_ROOT,
@@ -88,7 +95,7 @@ def gateway(
     overrides = parse_upstream_overrides(set_ or [], routes.config.upstreams)
     files = parse_config_paths({"--tls-cert": tls_cert, "--tls-key": tls_key, "--upstream-ca": upstream_ca})
     plan = compile_edge(routes, when, overrides)
-    support, cells, source = _support(root, registry, registry_table, region, endpoint_url)
+    support, cells, source = _support(root, registry, registry_table, region, endpoint_url, router_table)
     gate(routes, plan, support, cells, source)
     _, render = RENDERERS[target]
     if target == "nginx":

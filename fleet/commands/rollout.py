@@ -44,18 +44,35 @@ class PlanFormat(StrEnum):
     MERMAID = "mermaid"
 
 
+def _start(value: str | None) -> str | None:
+    """Option callback: an ISO 8601 instant (UTC when no offset is given)."""
+    if value is not None:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value[:40]!r} is not an instant like 2026-12-05T14:00") from None
+    return value
+
+
 def plan(
     root: RootOption = REPO_ROOT,
     output_format: Annotated[PlanFormat, typer.Option("--format", help="table, json or mermaid.")] = PlanFormat.TABLE,
     out: OutOption = None,
+    start: Annotated[str | None, typer.Option(
+        "--start", callback=_start, help="When the rollout starts, for the calendar with the maintenance windows "
+                                         "applied (ISO 8601, UTC; default: now).")] = None,
 ) -> None:
-    """Print the rollout plan (waves, cells, schedule estimate) as a table, JSON or Mermaid."""
-    renderers: dict[PlanFormat, Callable[..., str]] = {
-        PlanFormat.TABLE: plan_table, PlanFormat.JSON: plan_json, PlanFormat.MERMAID: plan_mermaid}
+    """Print the rollout plan (waves, cells, schedule estimate, calendar with windows) as a table, JSON or Mermaid."""
     fleet = load_fleet(root)
     the_plan = load_plan(root, fleet)[1]
     windows = {c.id: c.maintenance_window for c in fleet.cells if c.maintenance_window is not None}
-    emit(renderers[output_format](the_plan, windows=windows), out)
+    begins = datetime.fromisoformat(start) if start is not None else datetime.now(UTC)
+    begins = (begins if begins.tzinfo else begins.replace(tzinfo=UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    renderers: dict[PlanFormat, Callable[[], str]] = {
+        PlanFormat.TABLE: lambda: plan_table(the_plan, windows=windows, start=begins),
+        PlanFormat.JSON: lambda: plan_json(the_plan, windows=windows, start=begins),
+        PlanFormat.MERMAID: lambda: plan_mermaid(the_plan, windows=windows)}
+    emit(renderers[output_format](), out)
     stderr.print(f"{len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells" + (f" -> {out}" if out else ""))
 
 

@@ -17,6 +17,7 @@ from model.cells import Cell
 from model.contract import (
     DEFAULT_REGISTRY_REGION,
     cell_log_group,
+    database_cluster,
     error_rate_alarm,
     health_alarm,
     latency_alarm,
@@ -156,7 +157,7 @@ def cell_args(
             nodes_max=size.nodes_max,
         ),
         data=DataArgs(
-            cluster_identifier=f"{cell.id}-aurora",
+            cluster_identifier=database_cluster(cell.id),
             engine=cell.database.engine.value,
             engine_version=engine_version(cell.database.engine, cell.database.engine_version),
             port=DB_PORTS[cell.database.engine],

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from model.cells import Engine
-from model.contract import CELL_DATABASE
+from model.contract import CELL_DATABASE, final_snapshot
 from model.iam import assume_role_policy
 from modules.cell.args import DataArgs
 
@@ -20,6 +20,11 @@ BACKTRACK_SECONDS = 24 * 3600  # Aurora MySQL backtracking (FSBP RDS.14)
 MYSQL_FAMILY = "aurora-mysql8.0"
 # Aurora MySQL writes audit events only when asked (FSBP RDS.34/RDS.45); exported with the logs.
 MYSQL_AUDIT = {"server_audit_logging": "1", "server_audit_events": "CONNECT,QUERY_DCL,QUERY_DDL"}
+
+
+def final_snapshot_name(cluster_identifier: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The snapshot RDS takes when the cluster is deleted: `<cluster>-final` (`model.contract.final_snapshot`)."""
+    return pulumi.Output.from_input(cluster_identifier).apply(final_snapshot)
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,8 @@ def build_data(
     monitoring = _monitoring_role(name, opts)
     audit = _audit_parameters(name, args, opts)
     data_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=args.protect))
+    # A protected database is never destroyed without a final snapshot (the decommission path relies on it).
+    final_snapshot = args.final_snapshot or args.protect
     cluster = aws.rds.Cluster(
         f"{name}-db",
         cluster_identifier=args.cluster_identifier,
@@ -125,8 +132,8 @@ def build_data(
         backup_retention_period=args.backup_retention_days,
         preferred_maintenance_window=args.maintenance_window,
         deletion_protection=True,
-        skip_final_snapshot=not args.final_snapshot,
-        final_snapshot_identifier=pulumi.Output.concat(args.cluster_identifier, "-final") if args.final_snapshot else None,
+        skip_final_snapshot=not final_snapshot,
+        final_snapshot_identifier=final_snapshot_name(args.cluster_identifier) if final_snapshot else None,
         copy_tags_to_snapshot=True,
         enabled_cloudwatch_logs_exports=list(args.log_exports),
         backtrack_window=BACKTRACK_SECONDS if args.engine == Engine.AURORA_MYSQL.value else None,

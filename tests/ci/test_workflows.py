@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 LINT = REPO / "tests" / "ci" / "actionlint.cjs"
 # Protected in the repository settings (required reviewers, branch rules); README, "Security".
-PROTECTED_ENVIRONMENTS = {"preview", "production", "drift"}
+PROTECTED_ENVIRONMENTS = {"preview", "production", "drift", "decommission"}
 
 
 def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
