@@ -10,7 +10,7 @@ synthetic fleets (1 canary per 1,000, 10 % enterprise, the rest SMB; the package
   the happy path, counted state by state with `pipelines.history`'s per-state figures. The gate
   polls come from a lane schedule: each phase's lane walks its steps and batches with the
   schedule's per-cell estimates, and waits at a batch's gate until the previous phase has
-  released every cell of it (polls after 60 s, 120 s, 240 s, ... up to every 4 h 16 min);
+  released every cell of it (polls after 60 s, 120 s, 240 s, ... up to every 8 h 32 min);
 * Map concurrency: the largest MaxConcurrency of any Map (an inline Map runs at most 40 at once);
 * execution duration (Standard workflows: one year), from the same lane schedule.
 
@@ -53,7 +53,7 @@ DURATION_QUOTA = timedelta(days=365)
 
 
 def gate_polls(wait: timedelta) -> int:
-    """Reads of a closed gate before it opens: waits of 60 s, 120 s, 240 s, ... (at most 4 h 16 min) cover `wait`."""
+    """Reads of a closed gate before it opens: waits of 60 s, 120 s, 240 s, ... (at most 8 h 32 min) cover `wait`."""
     seconds, polls, step = wait.total_seconds(), 0, POLL_SECONDS
     while seconds > 0:
         seconds -= step

@@ -69,7 +69,7 @@ MAX_BATCH = 200  # cells per child execution: ~50 history events each, half the 
 INLINE_MAP_LIMIT = 40  # Step Functions runs at most 40 iterations of an inline Map at once
 MAX_CONCURRENCY = INLINE_MAP_LIMIT // 2
 POLL_SECONDS = 60  # the first wait at a closed gate; each further wait is twice as long, up to the most
-POLL_MAX_SECONDS = POLL_SECONDS * 2**8  # doubling from the first wait lands on it (4 h 16 min)
+POLL_MAX_SECONDS = POLL_SECONDS * 2**9  # doubling from the first wait lands on it (8 h 32 min)
 MACHINE_NAME_LIMIT = 80
 
 

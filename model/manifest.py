@@ -2,7 +2,8 @@
 
 Scripts are given per engine: `script: {aurora-postgresql: path, aurora-mysql: path}`, or one
 path for every engine (a backfill program that takes `--engine`). Paths are relative to the
-fleet root, as in the seed.
+fleet root, as in the seed. `target: platform` runs the phases on a platform service's global
+database (`database: identity | billing`) instead of on every cell's own.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from migrations.planner import MigrationPlan
 from migrations.progress import render_text, status_view
 from migrations.state import Status
 from model.contract import EVENT_SOURCE, MIGRATION_EVENT_SOURCE
+from pipelines.history import HISTORY_QUOTA
 from pipelines.targets import Targets
 from tests.migrations.synthetic import synthetic_migration
 from tests.support import moto_parity
@@ -124,9 +125,14 @@ def _drive(run: Run, plan: MigrationPlan, on_work: Callable[[dict[str, Any], Run
             run.seen.append({**detail, "kind": "answered"})
         deferred = waiting
         if until is not None and until(run):
+            sfn.stop_execution(executionArn=arn)  # the run first, then what is left of its children
+            stopping = time.monotonic() + 30
+            while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < stopping:
+                time.sleep(0.1)
+            stopped = dict(sfn.describe_execution(executionArn=arn))
             for execution in sfn.list_executions(stateMachineArn=run.machine, statusFilter="RUNNING")["executions"]:
                 sfn.stop_execution(executionArn=execution["executionArn"])
-            return dict(sfn.describe_execution(executionArn=arn))
+            return stopped
         description = sfn.describe_execution(executionArn=arn)
         if description["status"] != "RUNNING":
             return dict(description)
@@ -208,6 +214,13 @@ def test_happy_path_runs_every_cell_in_order_and_records_state(plan: MigrationPl
     view = status_view(plan, state)
     assert view["status"] == "complete"
     assert view["progress"]["percent"] == 100
+    # every execution's history, the run's and each batch's, stays under half the 25,000-event quota
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    executions = sfn.list_executions(stateMachineArn=run.machine, maxResults=1000)["executions"]
+    assert len(executions) > len(plan.phases)  # the run and its batches (children of the same machine)
+    for execution in executions:
+        events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=25_000)["events"]
+        assert len(events) <= HISTORY_QUOTA // 2
 
 
 def test_backfill_failure_stops_that_cell_and_shows_in_status(plan: MigrationPlan, aws: None) -> None:
