@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from migrations.orchestrator import definition
+from migrations.orchestrator import definition, machine_name
 from migrations.planner import MigrationPlan
 from model.contract import DEFAULT_MIGRATIONS_TABLE, MIGRATION_KEY, MIGRATION_RANGE_KEY
 from model.iam import assume_role_policy
@@ -21,10 +21,6 @@ from pipelines.iam import definitions_policy, observability_policy
 from pipelines.targets import Targets
 
 NAME = "control-plane"
-
-
-def machine_name(targets: Targets, migration_id: str) -> str:
-    return f"{targets.prefix}-migration-{migration_id}"[:80]
 
 
 def build_orchestrators(
@@ -69,7 +65,7 @@ def build_orchestrators(
             role_arn=role.arn,
             definition=text(plan.id),
             logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
-                log_destination=log_group_arn.apply(lambda arn: f"{arn}:*"), include_execution_data=True, level="ALL",
+                log_destination=log_group_arn.apply(lambda arn: f"{arn}:*"), include_execution_data=False, level="ERROR",
             ),
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
             opts=pulumi.ResourceOptions(depends_on=[policy, observability]),

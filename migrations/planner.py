@@ -13,12 +13,32 @@ from pathlib import PurePosixPath
 
 from model.cells import Engine, Fleet, Tier
 from model.errors import InputError, InputErrors
-from model.manifest import MIGRATIONS_DIR, PHASE_TYPES, Migration, Phase, PhaseName, PhaseType, RolloutStep
+from model.manifest import (
+    MIGRATIONS_DIR,
+    PHASE_TYPES,
+    Migration,
+    MigrationTarget,
+    Phase,
+    PhaseName,
+    PhaseType,
+    RolloutStep,
+)
 from model.selectors import pick
 from model.yamldoc import Document
 from pipelines.waves import Plan
 
 DEFAULT_CHECKPOINT_INTERVAL = 10_000
+PLATFORM = MigrationTarget.PLATFORM.value  # the one "cell" of a platform plan
+# A platform migration has no cell isolation (one Aurora Global Database primary): longer bakes, and a
+# person approves every schema change.
+PLATFORM_WAITS = {
+    PhaseName.EXPAND: timedelta(days=2),
+    PhaseName.MIGRATE_CODE: timedelta(days=2),
+    PhaseName.BACKFILL: timedelta(days=1),
+    PhaseName.MIGRATE_CODE_READONLY: timedelta(weeks=1),
+    PhaseName.CONTRACT: timedelta(weeks=1),
+}
+PLATFORM_APPROVALS = frozenset({PhaseName.EXPAND, PhaseName.CONTRACT})
 SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
 
@@ -32,6 +52,8 @@ class Step:
     wait: timedelta = timedelta(0)
     approval: bool = False
     concurrency: int = 0  # max cells at once; 0 = all of the step
+    wave: str | None = None  # the wave a `rollout: standard` step comes from
+    one_at_a_time: bool = False  # one step per cell of a one-at-a-time wave (each bakes, each approved)
 
     @property
     def batches(self) -> int:
@@ -68,7 +90,7 @@ class MigrationPlan:
     source: str
     phases: tuple[PhasePlan, ...]
     engines: dict[str, Engine]
-    tiers: dict[str, Tier]
+    tiers: dict[str, Tier]  # empty for a platform migration
     deploy_estimate: timedelta
     texts: Mapping[str, str] = field(default_factory=dict)  # script path (from the fleet root) -> its text
 
@@ -89,6 +111,11 @@ class MigrationPlan:
 
     def index(self, name: PhaseName | str) -> int:
         return [p.name for p in self.phases].index(PhaseName(name))
+
+    @property
+    def platform(self) -> bool:
+        """A platform migration: one global database, the blast radius is the whole platform."""
+        return self.migration.target is MigrationTarget.PLATFORM
 
     @property
     def engines_used(self) -> tuple[Engine, ...]:
@@ -185,10 +212,10 @@ def _standard_steps(phase: Phase, waves: Plan) -> list[Step]:
         approval = pol.approval and not data
         if pol.one_at_a_time and not data:
             for cid in wave.cells:
-                steps.append(Step(len(steps), f"{wave.name} ({cid})", (cid,), wait, approval, 1))
+                steps.append(Step(len(steps), f"{wave.name} ({cid})", (cid,), wait, approval, 1, wave.name, True))
             continue
         limit = phase.parallel_cells if data else min(pol.concurrency, phase.parallel_cells or pol.concurrency)
-        steps.append(Step(len(steps), wave.name, wave.cells, wait, approval, limit or 0))
+        steps.append(Step(len(steps), wave.name, wave.cells, wait, approval, limit or 0, wave.name))
     return steps
 
 
@@ -202,11 +229,11 @@ def script_problem(migration_id: str, path: str) -> str | None:
     return None
 
 
-def _scripts(i: int, phase: Phase, cells: tuple[str, ...], fleet: Fleet, migration_id: str,
+def _scripts(i: int, phase: Phase, cells: tuple[str, ...], engines: Mapping[str, Engine], migration_id: str,
              texts: Mapping[str, str], check: _Checker) -> dict[Engine, str]:
     if phase.script is None or PHASE_TYPES[phase.name] is PhaseType.DEPLOYMENT:
         return {}
-    used = [e for e in Engine if any(fleet.cell(c).database.engine is e for c in cells)]
+    used = [e for e in Engine if any(engines[c] is e for c in cells)]
     if isinstance(phase.script, str):
         scripts = dict.fromkeys(used, phase.script)
         locs: dict[Engine, tuple[str | int, ...]] = dict.fromkeys(used, (i, "script"))
@@ -215,7 +242,7 @@ def _scripts(i: int, phase: Phase, cells: tuple[str, ...], fleet: Fleet, migrati
         locs = {e: (i, "script", e.value) for e in scripts}
     for engine in used:
         if engine not in scripts:
-            users = ", ".join(sorted(c for c in cells if fleet.cell(c).database.engine is engine))
+            users = ", ".join(sorted(c for c in cells if engines[c] is engine))
             check.add((i, "script"), f"no script for {engine.value}, used by {users}")
     for engine, path in scripts.items():
         problem = script_problem(migration_id, path)
@@ -241,6 +268,18 @@ def _contract_approvals(i: int, phase: Phase, steps: list[Step], fleet: Fleet, c
                            f"({', '.join(enterprise)})", where)
 
 
+def _platform_steps(i: int, phase: Phase, check: _Checker) -> list[Step]:
+    """The one step of a platform phase: the platform's longer default wait, approval for schema changes."""
+    wait, approval = PLATFORM_WAITS[phase.name], phase.name in PLATFORM_APPROVALS
+    if isinstance(phase.rollout, tuple):
+        if len(phase.rollout) != 1 or phase.rollout[0].cells != (PLATFORM,):
+            check.add((i, "rollout"), f"a platform migration has one step per phase, `cells: [{PLATFORM}]`")
+            return []
+        step = phase.rollout[0]
+        wait, approval = step.wait or wait, step.requires_approval or approval
+    return [Step(0, PLATFORM, (PLATFORM,), wait, approval, 1)]
+
+
 def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Plan,
                    texts: Mapping[str, str]) -> MigrationPlan:
     """Resolve every phase into steps; InputErrors (located in the manifest) for every problem.
@@ -248,6 +287,9 @@ def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Pla
     `texts` holds the files of the migration's folder (path from the fleet root -> text).
     """
     check = _Checker(doc)
+    platform = migration.target is MigrationTarget.PLATFORM
+    engines = ({PLATFORM: migration.engine or Engine.AURORA_POSTGRESQL} if platform
+               else {c.id: c.database.engine for c in fleet.cells})
     _check_order(migration.phases, check)
     phases: list[PhasePlan] = []
     previous_version: str | None = None
@@ -257,15 +299,17 @@ def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Pla
         if rollout is None and phase.type is PhaseType.DATA:
             rollout = "standard"
         steps: list[Step] = []
-        if rollout == "standard":
+        if platform:
+            steps = _platform_steps(i, phase, check)
+        elif rollout == "standard":
             steps = _standard_steps(phase, waves)
         elif isinstance(rollout, tuple):
             parallel = phase.parallel_cells
             steps = _explicit_steps(i, rollout, fleet, check, parallel)
         cells = tuple(c for s in steps for c in s.cells)
-        if phase.name is PhaseName.CONTRACT:
+        if phase.name is PhaseName.CONTRACT and not platform:
             _contract_approvals(i, phase, steps, fleet, check)
-        scripts = _scripts(i, phase, cells, fleet, migration.id, texts, check)
+        scripts = _scripts(i, phase, cells, engines, migration.id, texts, check)
         checkpoint = phase.checkpoint_interval
         if phase.type is PhaseType.DATA and checkpoint is None:
             checkpoint = DEFAULT_CHECKPOINT_INTERVAL
@@ -281,8 +325,8 @@ def plan_migration(migration: Migration, doc: Document, fleet: Fleet, waves: Pla
         migration=migration,
         source=doc.shown,
         phases=tuple(phases),
-        engines={c.id: c.database.engine for c in fleet.cells},
-        tiers={c.id: c.tier for c in fleet.cells},
+        engines=engines,
+        tiers={} if platform else {c.id: c.tier for c in fleet.cells},
         deploy_estimate=waves.policy.deploy_estimate,
         texts={path: text for path, text in texts.items() if path in used},
     )

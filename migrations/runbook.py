@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from migrations.commands import cell_commands, checks, rollbacks
-from migrations.planner import MigrationPlan, PhasePlan
+from migrations.planner import PLATFORM, MigrationPlan, PhasePlan
 from migrations.schedule import StepTime, default_start, estimate
 from model.durations import format_duration
 from model.manifest import PhaseName, PhaseType
@@ -115,7 +115,9 @@ def runbook_context(plan: MigrationPlan, texts: Mapping[str, str], *, cell: str 
     return {
         "m": plan.migration,
         "source": plan.source,
-        "cell": {"id": cell, "engine": plan.engines[cell].value, "tier": plan.tiers[cell].value} if cell else None,
+        "cell": {"id": cell, "engine": plan.engines[cell].value,
+                 "tier": plan.tiers[cell].value if cell in plan.tiers else PLATFORM} if cell else None,
+        "platform": plan.platform,
         "changes": [(f"{change.table}.{old}", f"{change.table}.{new}") for old, new in change.columns.items()],
         "cells": [cell] if cell else list(plan.cells),
         "engines": sorted(engines.items()),

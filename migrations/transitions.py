@@ -141,7 +141,7 @@ def fail(plan: MigrationPlan, state: MigrationState, cell: str, phase: str | Non
 
 def needs_approval(plan: MigrationPlan, phase: PhasePlan, cell: str) -> bool:
     """The step's `requires_approval`, and every enterprise cell's contract."""
-    return phase.step_of(cell).approval or (phase.name is PhaseName.CONTRACT and plan.tiers[cell] is Tier.ENTERPRISE)
+    return phase.step_of(cell).approval or (phase.name is PhaseName.CONTRACT and plan.tiers.get(cell) is Tier.ENTERPRISE)
 
 
 def approve(plan: MigrationPlan, state: MigrationState, phase: str, cells: list[str]) -> MigrationState:

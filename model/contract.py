@@ -145,6 +145,8 @@ def cell_log_group(cell_id: str) -> str:
 
 # Migrations: the database every cell's Aurora cluster creates, which manifests target.
 CELL_DATABASE = "product"
+# ... and the platform services' global databases (Aurora Global Database primaries, no cell isolation).
+PLATFORM_DATABASES = ("identity", "billing")
 
 # GitOps (Argo CD): the names the GitOps tree, the Cell component's bootstrap and the Argo CD deployer share
 ARGOCD_NAMESPACE = "argocd"

@@ -2,7 +2,8 @@
 
 Scripts are given per engine: `script: {aurora-postgresql: path, aurora-mysql: path}`, or one
 path for every engine (a backfill program that takes `--engine`). Paths are relative to the
-fleet root, as in the seed.
+fleet root, as in the seed. `target: platform` runs the phases on a platform service's global
+database (`database: identity | billing`) instead of on every cell's own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, StringConstraints, Tag
 
 from model.cells import Engine
-from model.contract import CELL_DATABASE
+from model.contract import CELL_DATABASE, PLATFORM_DATABASES
 from model.durations import Duration
 from model.errors import InputErrors
 from model.validation import Strict, parse_model, union_tag
@@ -36,6 +37,13 @@ def _at_most(limit: timedelta) -> Any:
         return value
 
     return AfterValidator(check)
+
+
+class MigrationTarget(StrEnum):
+    """Where a migration runs: each cell's own database, or the platform services' one global database."""
+
+    CELLS = "cells"
+    PLATFORM = "platform"  # also the one "cell" of a platform plan: its rollout steps name it
 
 
 class PhaseName(StrEnum):
@@ -125,7 +133,9 @@ class Timeouts(Strict):
 class Migration(Strict):
     id: str = Field(pattern=MIGRATION_ID)
     description: str = Field(min_length=1)
+    target: MigrationTarget = MigrationTarget.CELLS
     database: Identifier = CELL_DATABASE
+    engine: Engine | None = None  # platform only: the global database's engine (cells': their cell files)
     change: Change
     start: datetime | None = None
     timeouts: Timeouts = Timeouts()
@@ -147,7 +157,14 @@ def parse_manifest(doc: Document, migration_id: str) -> Migration:
     migration = parse_model(doc, ManifestFile).migration
     if migration.id != migration_id:
         raise InputErrors([doc.error(("migration", "id"), f"must equal the folder name {migration_id!r}")])
-    if migration.database != CELL_DATABASE:
+    if migration.target is MigrationTarget.PLATFORM:
+        if migration.database not in PLATFORM_DATABASES:
+            raise InputErrors([doc.error(("migration", "database"), f"{migration.database!r} is not a platform "
+                                         f"database ({', '.join(PLATFORM_DATABASES)})")])
+    elif migration.database != CELL_DATABASE:
         raise InputErrors([doc.error(("migration", "database"),
                                      f"{migration.database!r} is not the cells' database {CELL_DATABASE!r}")])
+    elif migration.engine is not None:
+        raise InputErrors([doc.error(("migration", "engine"), "a cells migration takes each cell's engine from "
+                                     "its cell file; `engine` is for `target: platform` only")])
     return migration

@@ -248,10 +248,15 @@ def lint_cmd(migration_ids: Annotated[list[str] | None, typer.Argument(help="Def
 
 
 @migrate_app.command("orchestrator")
-def orchestrator_cmd(migration_id: IdArg, out: OutOpt = None, root: RootOption = REPO_ROOT) -> None:
-    """The Step Functions definition (ASL JSON) that runs the migration."""
-    from migrations.orchestrator import definition
+def orchestrator_cmd(migration_id: IdArg, out: OutOpt = None, root: RootOption = REPO_ROOT,
+                     execution: Annotated[bool, typer.Option(
+                         "--input", help="Print the execution's input (the plan's cells) instead of the definition.",
+                     )] = False) -> None:
+    """The Step Functions definition (ASL JSON) that runs the migration, or its execution input."""
+    from migrations.orchestrator import definition, execution_input
 
-    emit(json.dumps(definition(_plan(root, migration_id)), sort_keys=True, indent=2) + "\n", out)
+    plan = _plan(root, migration_id)
+    document = execution_input(plan) if execution else definition(plan)
+    emit(json.dumps(document, sort_keys=True, indent=2) + "\n", out)
 
 
