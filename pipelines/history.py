@@ -16,7 +16,7 @@ from typing import Any
 from pipelines.plancheck import DIGEST_CHUNK
 
 HISTORY_QUOTA = 25_000
-BUDGET = 20_000  # headroom under the quota for retries and the failure path
+BUDGET = HISTORY_QUOTA // 2  # half the quota: headroom for retries and the failure path (issue 18)
 MAX_BATCH = 250
 
 TASK = 5
