@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import sys
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -184,16 +185,16 @@ def moto_wave(plan: Plan, fleet: Fleet) -> dict[str, Any]:
         sfn = env.client("stepfunctions")
         wave_arn = env.machines["wave"].replace(":stateMachine:", ":execution:") + ":" + wave_execution_name("bench", 0)
         driver = em.Driver(env, settle=0.05)
+        runner = threading.Thread(target=driver.run, args=(arn, 1800), daemon=True)
+        runner.start()
         status = "RUNNING"
-        while status == "RUNNING" and time.monotonic() - started < 1800:
-            with contextlib.suppress(TimeoutError):
-                driver.run(arn, timeout=2)
-            try:
+        while status == "RUNNING" and runner.is_alive():
+            time.sleep(0.5)
+            with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
                 status = sfn.describe_execution(executionArn=wave_arn)["status"]
-            except sfn.exceptions.ExecutionDoesNotExist:
-                continue
         seconds = round(time.monotonic() - started, 1)
-        sfn.stop_execution(executionArn=arn)
+        sfn.stop_execution(executionArn=arn)  # the driver returns once the rollout is no longer running
+        runner.join(timeout=60)
         histories = {e["name"]: em.history_length(env, e["executionArn"]) for e in em.executions(env)
                      if e["name"].startswith("bench-w0")}
         deployed = sorted(d["cell_id"] for d in driver.requests("deploy") if d["cell_id"] in set(first.cells))
