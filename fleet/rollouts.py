@@ -12,6 +12,7 @@ import boto3
 
 from model.cells import Fleet
 from model.contract import CELL_KEY, DEFAULT_PREFIX, RolloutStatus, wave_execution_name
+from pipelines import planref, quotas
 from pipelines.health_checks import RESULTS_ATTRIBUTE, WAVE_ATTRIBUTE
 from pipelines.inputs import rollout_input
 from pipelines.targets import Targets
@@ -45,13 +46,58 @@ def window_openings(fleet: Fleet, plan: Plan, at: datetime) -> dict[str, list[Op
             for cell in fleet.cells if cell.maintenance_window is not None}
 
 
-def start(plan: Plan, version: str, state_machine_arn: str, *, region: str, name: str | None = None,
-          overrides: dict[str, Any] | None = None, windows: dict[str, list[Opening]] | None = None) -> str:
-    """Start the rollout machine with the plan (and the cells' window openings) in the input; return the ARN."""
+class PlanNotStored(RuntimeError):
+    """S3 did not store a plan object as written (its checksum differs)."""
+
+
+def store_plan(s3: Any, bucket: str, document: dict[str, Any]) -> dict[str, Any]:
+    """Write the plan document's wave objects to `bucket` and return the execution input naming them.
+
+    Each object is sent with its SHA-256 (S3 refuses a body that does not match) and encrypted with
+    the bucket's KMS key; the returned version ids pin what the machines read.
+    """
+    objects = planref.plan_objects(document)
+    stored = []
+    for obj in objects:
+        response = s3.put_object(Bucket=bucket, Key=obj.key, Body=obj.body, ContentType="application/json",
+                                 ChecksumAlgorithm="SHA256", ChecksumSHA256=obj.sha256, ServerSideEncryption="aws:kms")
+        if response.get("ChecksumSHA256") != obj.sha256 or not response.get("VersionId"):
+            raise PlanNotStored(f"{obj.key}: S3 answered checksum {response.get('ChecksumSHA256')!r}, "
+                                f"version {response.get('VersionId')!r} (is versioning on?)")
+        stored.append(planref.Stored(str(response["VersionId"]), str(response["ETag"])))
+    return planref.execution_input(document, bucket, objects, stored)
+
+
+def load_plan_document(s3: Any, reference: dict[str, Any], version: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The plan document an execution input names, read back at the versions it pins."""
+    waves = []
+    for wave in reference["waves"]:
+        body = s3.get_object(Bucket=reference["bucket"], Key=wave["key"], VersionId=wave["version_id"])["Body"].read()
+        waves.append(planref.wave_from_items(wave["name"], json.loads(body)))
+    return {"version": version, "settings": settings, "waves": waves}
+
+
+def plan_document(plan: Plan, version: str, overrides: dict[str, Any] | None = None,
+                  windows: dict[str, list[Opening]] | None = None) -> dict[str, Any]:
+    """The plan document of a rollout, checked against every Step Functions quota (`pipelines.quotas`).
+
+    Raises `QuotaExceeded` for a plan that would exceed one; nothing here calls AWS.
+    """
     document = rollout_input(plan, version, overrides, openings=windows)
+    problems = quotas.check(plan, document)
+    if problems:
+        raise quotas.QuotaExceeded(problems)
+    return document
+
+
+def start(document: dict[str, Any], state_machine_arn: str, *, region: str, name: str | None = None) -> str:
+    """Store the plan document in the plan bucket, start the rollout machine naming it; return the execution ARN."""
+    machine_region, account, _ = parse_machine_arn(state_machine_arn)
+    bucket = Targets(region=machine_region, account=account).plan_bucket
+    execution = store_plan(boto3.client("s3", region_name=region), bucket, document)
     sfn = boto3.client("stepfunctions", region_name=region)
-    response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name or execution_name(version),
-                                   input=json.dumps(document, sort_keys=True))
+    response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name or execution_name(document["version"]),
+                                   input=json.dumps(execution, sort_keys=True))
     return str(response["executionArn"])
 
 
@@ -130,7 +176,9 @@ def progress(execution_arn: str, rollout_table: str, prefix: str = DEFAULT_PREFI
     sfn = boto3.client("stepfunctions", region_name=region)
     ddb = boto3.client("dynamodb", region_name=region)
     described = sfn.describe_execution(executionArn=execution_arn)
-    document = json.loads(described["input"])
+    started = json.loads(described["input"])
+    document = load_plan_document(boto3.client("s3", region_name=region), started["plan"], started["version"],
+                                  started.get("settings", {}))
     targets = Targets(region=region, account=account, prefix=prefix)
     wave_machine = targets.machine_arn("wave").replace(":stateMachine:", ":execution:")
     waves = []

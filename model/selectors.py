@@ -35,21 +35,27 @@ def pick(patterns: Sequence[str], pool: Sequence[str], taken: Mapping[str, str],
     match some known cell and takes the matching pool cells no one has taken yet.
     """
     chosen: list[str] = []
+    seen: set[str] = set()  # `chosen` as a set: membership in O(1), so a glob over 100,000 cells stays linear
+    in_pool, in_known = set(pool), set(known)
     problems: list[tuple[int, str]] = []
     for j, pattern in enumerate(patterns):
         if not is_glob(pattern):
-            if pattern not in known:
+            if pattern not in in_known:
                 problems.append((j, f"unknown cell {pattern!r}"))
-            elif pattern not in pool:
+            elif pattern not in in_pool:
                 problems.append((j, f"cell {pattern!r} is not of the tier this selection takes"))
             elif pattern in taken:
                 problems.append((j, f"cell {pattern!r} is already in {taken[pattern]}"))
-            elif pattern in chosen:
+            elif pattern in seen:
                 problems.append((j, f"cell {pattern!r} is listed twice"))
             else:
                 chosen.append(pattern)
+                seen.add(pattern)
             continue
-        if not resolve([pattern], known):
+        if not any(fnmatchcase(cid, pattern) for cid in known):
             problems.append((j, f"{pattern!r} matches no cell"))
-        chosen.extend(c for c in resolve([pattern], pool) if c not in taken and c not in chosen)
+        for c in resolve([pattern], pool):
+            if c not in taken and c not in seen:
+                chosen.append(c)
+                seen.add(c)
     return Picked(tuple(chosen), tuple(problems))

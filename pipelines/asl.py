@@ -17,6 +17,7 @@ JSON = dict[str, Any]
 # Service integrations the state machines call (the IAM policy is derived from these).
 INTEGRATION_PREFIX = "arn:aws:states:::"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
+S3_GET = "arn:aws:states:::s3:getObject"  # a Distributed Map's ItemReader
 SNS_WAIT = "arn:aws:states:::sns:publish.waitForTaskToken"
 EVENTS_WAIT = "arn:aws:states:::events:putEvents.waitForTaskToken"
 DDB_GET = "arn:aws:states:::dynamodb:getItem"
@@ -171,11 +172,15 @@ class Wait(State):
 
 @dataclass(frozen=True)
 class Map(State):
+    """An inline Map, or with `item_reader` a Distributed Map (child executions, items read from S3)."""
+
     item_processor: Graph
     items_path: str | None = None
+    item_reader: JSON | None = None
     item_selector: JSON | None = None
     max_concurrency: int | None = None
     max_concurrency_path: str | None = None
+    result_selector: JSON | None = None
     result_path: JsonPath | None = None
     retry: tuple[Retry, ...] = ()
     catch: tuple[Catch, ...] = ()
@@ -188,7 +193,8 @@ class Map(State):
     def to_dict(self) -> JSON:
         out = super().to_dict()
         processor = self.item_processor.to_dict()
-        out["ItemProcessor"] = {"ProcessorConfig": {"Mode": "INLINE"}, **processor}
+        config = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"} if self.item_reader else {"Mode": "INLINE"}
+        out["ItemProcessor"] = {"ProcessorConfig": config, **processor}
         if self.max_concurrency == 0:
             out["MaxConcurrency"] = 0
         return out

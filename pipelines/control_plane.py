@@ -120,6 +120,8 @@ def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPl
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
             opts=pulumi.ResourceOptions(depends_on=[policy, observability, *machines.values()]),
         )
+    plans = _plan_bucket(names, account, role)
+    pulumi.export("planBucket", plans.bucket)
     if settings.lambda_deployer is None:
         project = _deployer(names, bus, targets_output, settings, key)
         pulumi.export("deployerProject", project.name)
@@ -176,6 +178,59 @@ def _logs_key(names: Targets, targets: pulumi.Output[Targets], *, deploy_tokens:
 
     return aws.kms.Key(f"{NAME}-logs-key", description="cellfleet control-plane log groups and deploy tokens",
                        enable_key_rotation=True, deletion_window_in_days=30, policy=targets.apply(policy))
+
+
+def _plan_bucket(names: Targets, account: pulumi.Output[str], role: aws.iam.Role) -> aws.s3.Bucket:
+    """The rollout plans (`pipelines.planref`): private, versioned, KMS-encrypted, TLS only.
+
+    `fleet rollout start` writes under `plans/` with the operator's own credentials (IAM in the
+    account grants that); the pipeline role reads there only (its policy comes from the
+    definitions' ItemReaders, `pipelines.iam`), and may decrypt only through S3.
+    """
+    def key_policy(args: list[Any]) -> str:
+        acct, role_arn = args
+        admin = ["kms:CancelKeyDeletion", "kms:DescribeKey", "kms:DisableKey", "kms:EnableKey",
+                 "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+                 "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+                 "kms:UpdateKeyDescription"]
+        via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{names.region}.amazonaws.com", "kms:CallerAccount": acct}}
+        return json.dumps({"Version": POLICY_VERSION, "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"},
+             "Action": admin, "Resource": "*"},
+            {"Sid": "AccountWritesPlansThroughS3", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:root"},
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*", "Condition": via_s3},
+            {"Sid": "PipelineReadsPlansThroughS3", "Effect": "Allow", "Principal": {"AWS": role_arn},
+             "Action": "kms:Decrypt", "Resource": "*", "Condition": via_s3},
+        ]}, sort_keys=True)
+
+    key = aws.kms.Key(f"{NAME}-plans-key", description="cellfleet rollout plans", enable_key_rotation=True,
+                      deletion_window_in_days=30, policy=pulumi.Output.all(account, role.arn).apply(key_policy))
+    bucket = aws.s3.Bucket(f"{NAME}-plans", bucket=account.apply(
+        lambda acct: dataclasses.replace(names, account=acct).plan_bucket))
+    aws.s3.BucketOwnershipControls(f"{NAME}-plans-ownership", bucket=bucket.id,
+                                   rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"))
+    aws.s3.BucketPublicAccessBlock(f"{NAME}-plans-private", bucket=bucket.id, block_public_acls=True,
+                                   block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
+    aws.s3.BucketVersioning(f"{NAME}-plans-versioning", bucket=bucket.id,
+                            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"))
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{NAME}-plans-encryption", bucket=bucket.id,
+        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3.
+            BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="aws:kms", kms_master_key_id=key.arn),
+            bucket_key_enabled=True)])
+
+    def bucket_policy(arn: str) -> str:
+        return json.dumps({"Version": POLICY_VERSION, "Statement": [
+            {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": "KmsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"{arn}/*",
+             "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+        ]}, sort_keys=True)
+
+    aws.s3.BucketPolicy(f"{NAME}-plans-policy", bucket=bucket.id, policy=bucket.arn.apply(bucket_policy))
+    return bucket
 
 
 def _bus_policy(bus: aws.cloudwatch.EventBus, role: aws.iam.Role, targets: pulumi.Output[Targets]) -> None:

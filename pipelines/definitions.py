@@ -10,9 +10,9 @@
 * `batch` (generic): one Map over its cells in one of four modes: `deploy`, `health`,
   `record`, `rollback`.
 
-Cells never appear in a definition: they come from the execution input (the plan), so the
-definitions stay the same size for 10 or 10,000 cells, and no execution's history grows
-with the size of the fleet (see `pipelines.history`).
+Cells never appear in a definition: they come from the plan, which the execution input names
+(`pipelines.planref`: one S3 object per wave, read by a Distributed Map), so the definitions
+stay the same size for 10 or 100,000 cells, and the input grows with the waves only.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from pipelines.asl import (
     EVENTS_WAIT,
     JSON,
     NULL,
+    S3_GET,
     SNS_PUBLISH,
     SNS_WAIT,
     START_SYNC,
@@ -56,6 +57,10 @@ from pipelines.plancheck import DIGEST_CHUNK, cells_digest
 from pipelines.settings import OVERRIDABLE, fixed_settings, overridable_defaults
 from pipelines.targets import Targets
 from pipelines.waves import Plan, Wave
+
+# Child executions reading one wave's batches at a time: a batch item is small, so a few dozen keep the
+# load short without queueing thousands of children (Step Functions runs at most 10,000 at once).
+LOAD_CONCURRENCY = 40
 
 _THROTTLING = {
     "sns": ("SNS.ThrottledException", "SNS.ThrottlingException", "SNS.InternalErrorException"),
@@ -149,17 +154,34 @@ CATCH_ALL = ("States.ALL",)
 # rollout
 
 
-def _check_wave_cells(graph: Graph, wave: Wave, timeout: int, next_: str) -> str:
-    """States checking that the input's batches of `wave` are exactly the plan's cells, in order.
+def _check_wave_cells(graph: Graph, wave: Wave, targets: Targets, timeout: int, next_: str) -> str:
+    """States loading `wave`'s batches from the plan object and checking they are the plan's cells, in order.
 
-    The input carries the batches; the definition carries only a digest of the plan's cells
-    (`pipelines.plancheck`), so a batch naming `control-plane` or any cell of another wave is
-    refused before anything is deployed, and the definition does not grow with the fleet.
+    The input names the wave's object (`pipelines.planref`); a Distributed Map reads the version it
+    pins from the plan bucket (compiled in, never from the input) into `$.current.plan`. The
+    definition carries only a digest of the plan's cells (`pipelines.plancheck`), so a batch naming
+    `control-plane` or any cell of another wave is refused before anything is deployed, and the
+    definition does not grow with the fleet.
     """
     prefix = f"{wave.name}: "
     graph.add(f"{prefix}settings", Pass(
-        parameters={"defaults": overridable_defaults(wave, timeout), "plan.$": f"States.ArrayGetItem($.waves, {wave.index})"},
-        result_path="$.current", next=f"{prefix}flatten cells",
+        parameters={"defaults": overridable_defaults(wave, timeout), "ref.$": f"States.ArrayGetItem($.plan.waves, {wave.index})"},
+        result_path="$.current", next=f"{prefix}load batches",
+    ))
+    graph.add(f"{prefix}load batches", Map(
+        item_processor=_loaded_batch(prefix),
+        item_reader={"Resource": S3_GET, "ReaderConfig": {"InputType": "JSON"}, "Parameters": {
+            "Bucket": targets.plan_bucket, "Key.$": "$.current.ref.key", "VersionId.$": "$.current.ref.version_id"}},
+        max_concurrency=LOAD_CONCURRENCY,
+        result_selector={"batches.$": "$[*].cells", "openings.$": "$[*].openings"},
+        result_path="$.current.plan", catch=(Catch(CATCH_ALL, f"{prefix}plan unreadable"),),
+        next=f"{prefix}flatten cells",
+    ))
+    graph.add(f"{prefix}plan unreadable", Pass(
+        parameters={"error": "PlanUnreadable",
+                    "cause.$": f"States.Format('wave {wave.name}: the plan object cannot be read: {{}}; nothing was "
+                               "deployed', $.error.Error)"},
+        result_path="$.failure", next="Rollout failed",
     ))
     graph.add(f"{prefix}flatten cells", Pass(
         parameters={"cells.$": "$.current.plan.batches[*][*]"}, result_path="$.check", next=f"{prefix}partition cells",
@@ -179,7 +201,7 @@ def _check_wave_cells(graph: Graph, wave: Wave, timeout: int, next_: str) -> str
     graph.add(f"{prefix}digest cells", Pass(
         parameters={
             "digest.$": "States.Hash(States.JsonToString($.check.parts), 'SHA-256')",
-            "name.$": "$.current.plan.name",
+            "name.$": "$.current.ref.name",
             "settings.$": "States.JsonMerge($.current.defaults, $.settings, false)",
         },
         result_path="$.check", next=f"{prefix}plan's cells?",
@@ -195,6 +217,13 @@ def _check_wave_cells(graph: Graph, wave: Wave, timeout: int, next_: str) -> str
         result_path="$.failure", next="Rollout failed",
     ))
     return f"{prefix}settings"
+
+
+def _loaded_batch(prefix: str) -> Graph:
+    """A plan item as it is: the Distributed Map's output is then the wave's items, in order."""
+    graph = Graph(start_at=f"{prefix}batch item")
+    graph.add(f"{prefix}batch item", Pass(end=True))
+    return graph
 
 
 def _wave_settings(wave: Wave) -> JSON:
@@ -214,7 +243,7 @@ def rollout_definition(plan: Plan, targets: Targets) -> JSON:
     timeout = int(plan.policy.deploy_timeout.total_seconds())
     for i, wave in enumerate(plan.waves):
         after = f"{plan.waves[i + 1].name}: settings" if i + 1 < len(plan.waves) else "Notify rollout succeeded"
-        _check_wave_cells(graph, wave, timeout, f"{wave.name}: run wave")
+        _check_wave_cells(graph, wave, targets, timeout, f"{wave.name}: run wave")
         graph.add(f"{wave.name}: run wave", start_child(
             targets, "wave", wave_execution_name("{}", i), "$$.Execution.Name",
             {

@@ -16,7 +16,7 @@ from typing import Any
 from pipelines.plancheck import DIGEST_CHUNK
 
 HISTORY_QUOTA = 25_000
-BUDGET = 20_000  # headroom under the quota for retries and the failure path
+BUDGET = HISTORY_QUOTA // 2  # half the quota: headroom for retries and the failure path (issue 18)
 MAX_BATCH = 250
 
 TASK = 5
@@ -24,6 +24,7 @@ CALLBACK = 6  # .waitForTaskToken and .sync add TaskSubmitted
 FLOW = 2  # Pass, Choice, Wait, Succeed
 ITERATION = 2  # MapIterationStarted + MapIterationSucceeded
 MAP = 4  # MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited
+MAP_RUN = 2  # a Distributed Map adds MapRunStarted, MapRunSucceeded; its items run in child executions
 EXECUTION = 2
 
 
@@ -104,10 +105,12 @@ def wave_events(settings: dict[str, Any], batches: int) -> int:
 def rollout_events(wave_sizes: Sequence[int]) -> int:
     """Events of the rollout execution (settings given in the input, as `rollout start` does).
 
-    Per wave: the plan check (four Pass states, a Choice, and a Map hashing one part per
+    Per wave: the Distributed Map loading its batches from the plan object (its items in child
+    executions), the plan check (four Pass states, a Choice, and a Map hashing one part per
     `DIGEST_CHUNK` cells), then the wave child.
     """
-    per_wave = [5 * FLOW + MAP + math.ceil(n / DIGEST_CHUNK) * (ITERATION + FLOW) + CALLBACK for n in wave_sizes]
+    per_wave = [5 * FLOW + MAP + MAP_RUN + MAP + math.ceil(n / DIGEST_CHUNK) * (ITERATION + FLOW) + CALLBACK
+                for n in wave_sizes]
     return EXECUTION + FLOW + sum(per_wave) + TASK + FLOW
 
 

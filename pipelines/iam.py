@@ -29,6 +29,28 @@ def tasks(definition: JSON) -> Iterator[JSON]:
             yield from tasks(processor)
 
 
+def readers(definition: JSON) -> Iterator[JSON]:
+    """Every Distributed Map state (one with an `ItemReader`), including nested ones."""
+    for state in definition.get("States", {}).values():
+        if state.get("ItemReader"):
+            yield state
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from readers(processor)
+
+
+def _reader_grants(definition: JSON, kind: str, targets: Targets) -> dict[str, set[str]]:
+    """A Distributed Map reads the pinned version of a plan object and runs child executions of its own machine."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for state in readers(definition):
+        if state["ItemReader"]["Parameters"]["Bucket"] != targets.plan_bucket:
+            raise ValueError(f"ItemReader outside the plan bucket: {state['ItemReader']['Parameters']['Bucket']!r}")
+        out[targets.plans_arn()].update({"s3:GetObject", "s3:GetObjectVersion"})
+        out[targets.machine_arn(kind)].add("states:StartExecution")
+        out[targets.map_run_executions_arn(kind)].update({"states:DescribeExecution", "states:StopExecution"})
+    return out
+
+
 def _integration(resource: str) -> tuple[str, str, str]:
     """`arn:aws:states:::sns:publish.waitForTaskToken` -> ("sns", "publish", "waitForTaskToken")."""
     if not resource.startswith(PREFIX):
@@ -81,8 +103,8 @@ def grants(definition: JSON, targets: Targets) -> dict[str, set[str]]:
 def definitions_policy(definitions: dict[str, JSON], targets: Targets) -> JSON:
     """One IAM policy document for every machine: only used actions, only named resources."""
     merged: dict[str, set[str]] = defaultdict(set)
-    for definition in definitions.values():
-        for resource, actions in grants(definition, targets).items():
+    for kind, definition in definitions.items():
+        for resource, actions in (*grants(definition, targets).items(), *_reader_grants(definition, kind, targets).items()):
             merged[resource].update(actions)
     by_actions: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for resource, actions in merged.items():

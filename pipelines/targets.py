@@ -18,6 +18,8 @@ from model.contract import (
     DEFAULT_ROLLOUT_TABLE,
 )
 
+PLANS_PREFIX = "plans/"  # key prefix of the rollout plans in the plan bucket
+
 
 @dataclass(frozen=True)
 class Targets:
@@ -46,6 +48,10 @@ class Targets:
     def executions_arn(self, kind: str) -> str:
         """Every execution of one machine (what DescribeExecution/StopExecution act on)."""
         return self._arn("states", f"execution:{self.machine_name(kind)}:*")
+
+    def map_run_executions_arn(self, kind: str) -> str:
+        """The child executions of one machine's Distributed Map runs (`execution:<machine>/<map run>:<id>`)."""
+        return self._arn("states", f"execution:{self.machine_name(kind)}/*")
 
     def topic_arn(self, name: str) -> str:
         return self._arn("sns", name)
@@ -76,6 +82,15 @@ class Targets:
     def alarms_arn(self) -> str:
         """The cell alarms the health checks read (every name starts with `cell-`)."""
         return self._arn("cloudwatch", f"alarm:{ALARM_GLOB}")
+
+    @property
+    def plan_bucket(self) -> str:
+        """The control plane's bucket of rollout plans (`fleet rollout start` writes, the machines read)."""
+        return f"{self.prefix}-plans-{self.account}-{self.region}"
+
+    def plans_arn(self) -> str:
+        """Every plan object (the machines may read only under `PLANS_PREFIX`)."""
+        return f"arn:{self.partition}:s3:::{self.plan_bucket}/{PLANS_PREFIX}*"
 
     @property
     def sync_rule_arn(self) -> str:

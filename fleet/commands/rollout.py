@@ -22,6 +22,7 @@ from fleet.inputs import load_fleet, load_plan
 from fleet.options import REPO_ROOT, RootOption, emit
 from model.cells import SEMVER
 from model.contract import DEFAULT_ROLLOUT_TABLE, RolloutStatus
+from pipelines.quotas import QuotaExceeded
 from pipelines.render import pipeline_files, plan_json, plan_mermaid, plan_table
 from pipelines.settings import OVERRIDABLE
 from pipelines.targets import Targets
@@ -170,14 +171,19 @@ def start(
             rollouts.parse_machine_arn(state_machine_arn)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--state-machine-arn") from None
+    try:
+        document = rollouts.plan_document(the_plan, version, overrides, windows)
+    except QuotaExceeded as exc:  # refused before any AWS call
+        for problem in exc.problems:
+            stderr.print(f"error: {problem}", soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(1) from None
     with aws_errors():
         if state_machine_arn is None:
             import boto3
 
             account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
             state_machine_arn = Targets(region=region, account=account).machine_arn("rollout")
-        arn = rollouts.start(the_plan, version, state_machine_arn, region=region, name=name, overrides=overrides,
-                             windows=windows)
+        arn = rollouts.start(document, state_machine_arn, region=region, name=name)
     emit(arn + "\n", None)
     stderr.print(f"started rollout of {version}: {len(the_plan.waves)} waves, {len(the_plan.cell_order)} cells")
 

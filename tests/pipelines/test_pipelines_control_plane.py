@@ -13,7 +13,7 @@ from fleet.mocking import Inventory, Registered, run_program
 from fleet.options import REPO_ROOT
 from fleet.stacks import CODEBUILD_HANDOFF_SOURCE, control_plane_program
 from model.contract import DEFAULT_PAGING_TOPIC, DEPLOY_DETAIL_TYPE, EVENT_SOURCE
-from pipelines.iam import tasks
+from pipelines.iam import readers, tasks
 from pipelines.targets import Targets
 
 ACCOUNT = "210987654321"
@@ -114,7 +114,13 @@ def test_channels_of_the_contract_exist(inventory: Inventory) -> None:
 def _expected_grants(definitions: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
     """(action, resource) pairs read straight off each Task state, independently of pipelines.iam."""
     pairs: set[tuple[str, str]] = set()
-    for definition in definitions.values():
+    for name, definition in definitions.items():
+        for reader in readers(definition):  # a Distributed Map: the plan objects, its own child executions
+            bucket = reader["ItemReader"]["Parameters"]["Bucket"]
+            pairs |= {(a, f"arn:aws:s3:::{bucket}/plans/*") for a in ("s3:GetObject", "s3:GetObjectVersion")}
+            pairs.add(("states:StartExecution", f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"))
+            children = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{name}/*"
+            pairs |= {("states:DescribeExecution", children), ("states:StopExecution", children)}
         for task in tasks(definition):
             resource, params = task["Resource"], task["Parameters"]
             if ":sns:publish" in resource:

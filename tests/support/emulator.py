@@ -112,6 +112,9 @@ def provision(plan: Plan, targets: Targets | None = None) -> Emulated:
             AttributeDefinitions=[{"AttributeName": CELL_KEY, "AttributeType": "S"}],
             KeySchema=[{"AttributeName": CELL_KEY, "KeyType": "HASH"}],
         )
+    s3 = boto3.client("s3", region_name=region)
+    s3.create_bucket(Bucket=targets.plan_bucket)
+    s3.put_bucket_versioning(Bucket=targets.plan_bucket, VersioningConfiguration={"Status": "Enabled"})
     machines = {}
     for kind, definition in definitions(plan, targets).items():
         machines[kind] = sfn.create_state_machine(
@@ -255,6 +258,11 @@ class Driver:
 
 
 def start(env: Emulated, document: dict[str, Any], name: str = "r1") -> str:
+    """Start the rollout machine the way `fleet rollout start` does: the plan document stored, its reference in the input."""
+    from fleet.rollouts import store_plan
+
+    if "waves" in document:
+        document = store_plan(env.client("s3"), env.targets.plan_bucket, document)
     sfn = env.client("stepfunctions")
     return str(sfn.start_execution(stateMachineArn=env.machines["rollout"], name=name,
                                    input=json.dumps(document))["executionArn"])

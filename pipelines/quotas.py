@@ -1,0 +1,128 @@
+"""Every Step Functions quota a rollout meets, measured on the plan before anything calls AWS.
+
+`measure(plan, document)` builds what the machines will hold (dict-built, the same JSON the
+definitions and `pipelines.planref` produce) and reports, per quota, the largest value and its
+limit; `check` turns the exceeded ones into one line each. `fleet rollout start` refuses a plan
+with any problem, and the benchmark (`benchmarks.pipeline_scale`) keeps every figure at most
+half its quota at 1,000, 10,000 and 100,000 cells.
+
+* definition size: 1 MiB per state machine (the rollout's grows with the waves only);
+* execution input: 256 KiB (the reference: grows with the waves only);
+* state payload: 256 KiB; the largest is the rollout's while it checks a wave (the reference,
+  the wave's loaded batches and openings, its flattened cells), then the wave execution's input;
+* history: 25,000 events per execution (`pipelines.history`, with its headroom `BUDGET`);
+* Map concurrency: a Distributed Map runs at most 10,000 child executions at once; an inline
+  Map runs at most 40 iterations at once (more are queued, so the wave takes longer, not fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from model.jsonio import compact
+from pipelines import history
+from pipelines.definitions import LOAD_CONCURRENCY, definitions
+from pipelines.inputs import INPUT_QUOTA, wave_settings
+from pipelines.plancheck import DIGEST_CHUNK
+from pipelines.planref import Stored, execution_input, plan_objects
+from pipelines.settings import overridable_defaults
+from pipelines.targets import Targets
+from pipelines.waves import Plan
+
+DEFINITION_QUOTA = 1024 * 1024
+STATE_QUOTA = 256 * 1024
+DISTRIBUTED_CHILDREN_QUOTA = 10_000  # child executions one Distributed Map runs at once
+INLINE_CONCURRENCY = 40  # iterations an inline Map runs at once (documented; more are queued)
+RUNTIME_ALLOWANCE = 8 * 1024  # what a state gains while it runs: counters, a failure's error and cause
+# A version id and ETag as long as S3 makes them (a version id is at most 32 characters today).
+_STORED = Stored(version_id="v" * 64, etag='"' + "0" * 32 + '"')
+
+JSON = dict[str, Any]
+
+
+class QuotaExceeded(ValueError):
+    """The plan would exceed a Step Functions quota; one line per problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One quota: the largest value the rollout reaches, where, and the limit."""
+
+    name: str
+    value: int
+    limit: int
+    where: str
+    unit: str = "bytes"
+
+    @property
+    def share(self) -> float:
+        return self.value / self.limit
+
+
+def _bytes(document: Any) -> int:
+    return len(compact(document).encode())
+
+
+def _rollout_state(plan: Plan, reference: JSON, wave: JSON, index: int) -> JSON:
+    """The rollout execution's state while it hashes wave `index`: input, loaded batches, flattened cells."""
+    timeout = int(plan.policy.deploy_timeout.total_seconds())
+    cells = [c for batch in wave["batches"] for c in batch]
+    return {**reference, "current": {
+        "defaults": overridable_defaults(plan.waves[index], timeout), "ref": reference["plan"]["waves"][index],
+        "plan": {"batches": wave["batches"], "openings": wave["openings"] or [[] for _ in wave["batches"]]},
+    }, "check": {"parts": [cells[i:i + DIGEST_CHUNK] for i in range(0, len(cells), DIGEST_CHUNK)]}}
+
+
+def _wave_input(document: JSON, wave: JSON, settings: JSON) -> JSON:
+    return {"version": document["version"], "rollout": "r" * 64, "settings": settings, "batches": wave["batches"],
+            "openings": wave["openings"], "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "a" * 160}
+
+
+def measure(plan: Plan, document: JSON, targets: Targets | None = None) -> list[Figure]:
+    """The largest value of every quota for a rollout of `document` (`rollout_input`'s plan document)."""
+    targets = targets or Targets()
+    docs = definitions(plan, targets)
+    kind, size = max(((k, _bytes(d)) for k, d in docs.items()), key=lambda kv: kv[1])
+    objects = plan_objects(document)
+    reference = execution_input(document, targets.plan_bucket, objects, [_STORED] * len(objects))
+    settings = wave_settings(plan, document["settings"])
+    states = [(f"rollout, checking wave {w['name']}", _bytes(_rollout_state(plan, reference, w, i)))
+              for i, w in enumerate(document["waves"])]
+    states += [(f"wave {w['name']} input", _bytes(_wave_input(document, w, s)))
+               for w, s in zip(document["waves"], settings, strict=True)]
+    where, state = max(states, key=lambda ws: ws[1])
+    events = [("rollout", history.rollout_events([len(w.cells) for w in plan.waves]))]
+    for w, s in zip(document["waves"], settings, strict=True):
+        events.append((f"wave {w['name']}", history.wave_events(s, len(w["batches"]))))
+        events += [(f"wave {w['name']} batch", history.batch_events(s, max(map(len, w["batches"]), default=0)))]
+    longest, count = max(events, key=lambda we: we[1])
+    batches = max(len(w["batches"]) for w in document["waves"]) if document["waves"] else 0
+    return [
+        Figure("definition size", size, DEFINITION_QUOTA, f"{kind} machine"),
+        Figure("execution input", _bytes(reference), INPUT_QUOTA, "rollout"),
+        Figure("state payload", state + RUNTIME_ALLOWANCE, STATE_QUOTA, where),
+        Figure("history events", count, history.HISTORY_QUOTA, longest, "events"),
+        Figure("distributed map children at once", min(batches, LOAD_CONCURRENCY), DISTRIBUTED_CHILDREN_QUOTA,
+               f"loading {batches:,} batches", "executions"),
+    ]
+
+
+def check(plan: Plan, document: JSON, targets: Targets | None = None) -> list[str]:
+    """One line per quota the rollout would exceed (empty: it fits), without calling AWS."""
+    return [f"{f.name}: {f.value:,} {f.unit} in the {f.where} exceeds Step Functions' limit of {f.limit:,} {f.unit}"
+            + _HINTS[f.name] for f in measure(plan, document, targets) if f.value > f.limit]
+
+
+_HINTS = {
+    "definition size": " (fewer waves)",
+    "execution input": " (fewer waves)",
+    "state payload": " (split the wave: select fewer cells per wave in the rollout policy)",
+    "history events": " (split the wave, or a longer health_check_interval)",
+    "distributed map children at once": "",
+}
