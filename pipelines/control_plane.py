@@ -120,7 +120,7 @@ def build_control_plane(plan: Plan, settings: ControlPlaneSettings) -> ControlPl
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
             opts=pulumi.ResourceOptions(depends_on=[policy, observability, *machines.values()]),
         )
-    plans = _plan_bucket(names, account, role)
+    plans = _plan_bucket(names, targets_output.apply(lambda t: t.account), role)
     pulumi.export("planBucket", plans.bucket)
     if settings.lambda_deployer is None:
         project = _deployer(names, bus, targets_output, settings, key)
