@@ -28,6 +28,7 @@ class Options:
     target_seconds: float = TARGET_SECONDS
     max_load: int = 25  # MySQL Threads_running, PostgreSQL waiting locks: back off above it
     max_batches: int | None = None
+    nice: float = 1.0  # while batches block writers, rest this many times each batch's duration (gh-ost's --nice-ratio)
 
 
 def connect(engine: str, dsn: str, database: str | None = None) -> Any:
@@ -103,6 +104,8 @@ def run(conn: Any, engine: str, target: Target, options: Options, out: TextIO = 
                     "batch": int(scanned), "seconds": round(seconds, 4), "blocked": blocked}
             print(json.dumps(line, sort_keys=True), file=out, flush=True)
             sizer.observe(int(scanned), seconds, blocked)
+            if sizer.goal < sizer.target:  # writers are contending: leave them the CPU and the log half the time
+                time.sleep(seconds * options.nice)
     return {"rows_done": rows_done, "rows_total": max(total, rows_done), "last_id": last_id}
 
 

@@ -14,8 +14,9 @@ the same writer on a table the backfill does not touch stayed at 11 ms: lock wai
 Just before each commit the runner asks the server whether any session is waiting on a row lock
 (`blocked` below); while that happens the target drops to `CONTENDED_SECONDS` (10 ms, about
 gh-ost's 1,000-row chunks), so a writer waits at most about that long, and it returns to the
-normal target after `CALM_SECONDS` of batches that blocked nobody. Short batches cost a few
-round trips each (throughput), which is paid only while writers are actually being blocked.
+normal target after `CALM_SECONDS` of batches that blocked nobody; meanwhile the runner rests as
+long as each batch took (gh-ost's `--nice-ratio` 1), leaving the writers the CPU and the log half
+the time. Short batches and rests cost throughput, paid only while writers are being blocked.
 """
 
 from __future__ import annotations
