@@ -1,7 +1,8 @@
 """Run the declared backfill on one cell's database (`migrations.backfill` gives the SQL and the sizing).
 
 One JSON line per committed batch on stdout: `{"rows_done": N, "rows_total": T, "last_id": I,
-"batch": B, "seconds": S}`; `fleet migrate advance --progress -` records them. Also runnable on its
+"batch": B, "seconds": S, "blocked": W}` (W: sessions seen waiting on a row lock just before the
+commit); `fleet migrate advance --progress -` records them. Also runnable on its
 own (`python -m fleet.backfill`), which the crash tests use: it imports no more than it needs.
 """
 
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from migrations.backfill import POSTGRESQL, TARGET_SECONDS, BackfillSql, BatchSizer, Target, backfill_sql, backoff_seconds
+from migrations.backfill import POSTGRESQL, TARGET_SECONDS, BatchSizer, Target, backfill_sql, backoff_seconds
 
 ENGINES = (POSTGRESQL, "aurora-mysql")
 
@@ -27,6 +28,7 @@ class Options:
     target_seconds: float = TARGET_SECONDS
     max_load: int = 25  # MySQL Threads_running, PostgreSQL waiting locks: back off above it
     max_batches: int | None = None
+    nice: float = 1.0  # while batches block writers, rest this many times each batch's duration (gh-ost's --nice-ratio)
 
 
 def connect(engine: str, dsn: str, database: str | None = None) -> Any:
@@ -47,8 +49,8 @@ def _one(cur: Any, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
     return tuple(row) if row is not None else ()
 
 
-def _load(cur: Any, sql: BackfillSql) -> int:
-    row = _one(cur, sql.load_probe)
+def _load(cur: Any, probe: str) -> int:
+    row = _one(cur, probe)
     return int(row[-1]) if row else 0
 
 
@@ -71,9 +73,9 @@ def run(conn: Any, engine: str, target: Target, options: Options, out: TextIO = 
         conn.commit()
         batches, busy = 0, 0
         while options.max_batches is None or batches < options.max_batches:
-            wait = backoff_seconds(_load(cur, sql), options.max_load, busy)
-            conn.commit()
-            if wait:
+            wait = backoff_seconds(_load(cur, sql.load_probe), options.max_load, busy)
+            if wait:  # the probe opened the transaction the batch would run in
+                conn.commit()
                 busy += 1
                 time.sleep(wait)
                 continue
@@ -85,6 +87,7 @@ def run(conn: Any, engine: str, target: Target, options: Options, out: TextIO = 
                     conn.commit()
                     break
                 cur.execute(sql.update, (last_id, upper))
+                blocked = _load(cur, sql.blocked_probe)  # before the commit releases whoever waits on us
                 cur.execute(sql.save, (options.migration_id, int(upper), rows_done + int(scanned)))
                 conn.commit()
             except Exception as exc:
@@ -98,9 +101,11 @@ def run(conn: Any, engine: str, target: Target, options: Options, out: TextIO = 
             last_id, rows_done = int(upper), rows_done + int(scanned)
             batches += 1
             line = {"rows_done": rows_done, "rows_total": max(total, rows_done), "last_id": last_id,
-                    "batch": int(scanned), "seconds": round(seconds, 4)}
+                    "batch": int(scanned), "seconds": round(seconds, 4), "blocked": blocked}
             print(json.dumps(line, sort_keys=True), file=out, flush=True)
-            sizer.observe(int(scanned), seconds)
+            sizer.observe(int(scanned), seconds, blocked)
+            if sizer.goal < sizer.target:  # writers are contending: leave them the CPU and the log half the time
+                time.sleep(seconds * options.nice)
     return {"rows_done": rows_done, "rows_total": max(total, rows_done), "last_id": last_id}
 
 

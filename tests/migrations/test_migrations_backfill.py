@@ -64,6 +64,19 @@ def test_batch_sizer_targets_the_chunk_time_and_never_exceeds_the_ceiling() -> N
     assert backoff_seconds(30, 25, 10) == 5.0
 
 
+def test_batch_sizer_shortens_batches_while_they_block_writers_and_recovers_when_calm() -> None:
+    sizer = BatchSizer(target=0.5, contended=0.01, calm=1.0, size=50_000)
+    assert sizer.goal == 0.5
+    assert sizer.observe(50_000, 0.5, blocked=1) == 1_000  # a writer waited: down to 10 ms at once
+    assert sizer.goal == 0.01
+    assert sizer.observe(1_000, 0.01) == 1_000  # still contended: stays near 10 ms
+    for _ in range(99):
+        sizer.observe(1_000, 0.01)
+    assert sizer.goal == 0.5  # 1 s of batches that blocked nobody: back to the normal target
+    assert sizer.observe(1_000, 0.01) == 2_000  # and growing again, at most doubling
+    assert BatchSizer(target=0.005, contended=0.01).observe(1_000, 0.01, blocked=2) == 500  # never above target
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", list(Engine), ids=[e.value for e in Engine])
 def test_sigkill_at_random_points_loses_nothing(tmp_path: Path, engine: Engine, postgres: PostgresServer,
