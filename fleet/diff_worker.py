@@ -129,18 +129,46 @@ def write_entry(cache: Path, cell: str, deps: dict[str, str], inventory: dict[st
     dtmp.replace(folder / f"{eid}.deps.json")
 
 
-def _programs(tree: Path) -> Callable[[str], Callable[[], None]]:
-    """Stack name -> the program `__main__.py` would run for it.
+def _cells_only(tree: Path, cells: list[str]) -> Any:
+    """A Fleet of only `cells`, each cell file parsed with the tier defaults by the tree's own model.
 
-    The tree's own stack selection (`fleet.stacks.program_for`) with its fleet loaded once, so a
-    worker does not re-read every cell file for each cell; `__main__.py` itself for a tree
-    of another layout.
+    A cell's program needs its cell alone, and parsing every cell file of a large fleet in every
+    worker cost more than a shard's programs (~6 ms per file). Cross-cell checks are the
+    orchestrator's (it loads the head fleet whole). A tree without these parts, or a cell that does
+    not parse on its own: the whole fleet, so its problems are reported as before.
+    """
+    from fleet.inputs import load_fleet
+
+    try:
+        from fleet.files import load_document, yaml_files
+        from model.cells import Fleet
+        from model.fleet import CELLS_DIR, DEFAULTS_FILE, _Defaults, _parse_cell
+    except ImportError:
+        return load_fleet(tree)
+    folder = tree / CELLS_DIR
+    files = {path.stem: path for path in yaml_files(folder)} if folder.is_dir() else {}
+    defaults_path = folder / DEFAULTS_FILE
+    defaults = _Defaults(load_document(defaults_path, tree) if defaults_path.exists() else None)
+    parsed = []
+    for cell in cells:
+        parsed_cell, errors = (_parse_cell(load_document(files[cell], tree), defaults)
+                               if cell in files and not defaults.errors else (None, ["not on its own"]))
+        if parsed_cell is None or errors or parsed_cell.id != cell:
+            return load_fleet(tree)
+        parsed.append(parsed_cell)
+    return Fleet(cells=tuple(sorted(parsed, key=lambda c: c.id)))
+
+
+def _programs(tree: Path, cells: list[str]) -> Callable[[str], Callable[[], None]]:
+    """Stack name -> the program `__main__.py` would run for it, for the stacks `cells`.
+
+    The tree's own stack selection (`fleet.stacks.program_for`) with only these cells loaded, once;
+    `__main__.py` itself for a tree of another layout or inputs that do not load.
     """
     try:
-        from fleet.inputs import load_fleet
         from fleet.stacks import program_for
 
-        fleet = load_fleet(tree)
+        fleet = _cells_only(tree, cells)
     except Exception:  # an older tree, or inputs that fail: run __main__.py and let it report
         main = str(tree / "__main__.py")
 
@@ -153,7 +181,7 @@ def _programs(tree: Path) -> Callable[[str], Callable[[], None]]:
 
 def run_cells(tree: Path, cells: list[str], harness_path: str, cache: Path) -> None:
     harness = _load_harness(harness_path)
-    programs = _programs(tree)
+    programs = _programs(tree, cells)
     dependencies = Dependencies(tree, harness_path)
     for cell in cells:
         try:
