@@ -1,8 +1,8 @@
 """`fleet diff`: which cells (and generated documents) a change affects, and how, offline.
 
 Runs every cell's stack program under Pulumi's mocks at the base and head revisions (in
-worker processes, one tree each, spread over all cores), reusing cached inventories whose
-inputs did not change, and diffs the registered resources per cell.
+worker processes spread over all cores, each serving both revisions: `fleet.workers`), reusing
+cached inventories whose inputs did not change, and diffs the registered resources per cell.
 """
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from activation.diff import FlagChange, flag_changes
 from activation.plans import PlannedFlag
@@ -28,12 +26,12 @@ from fleet.flag_inputs import load_flags
 from fleet.inputs import load_fleet, load_plan
 from fleet.inventory_cache import TreeHashes, documents_entry, load_inventory, lookup
 from fleet.revisions import checkout
+from fleet.workers import WORKER, Pool, pool
 from model.contract import CONTROL_PLANE_STACK, LANDING_ZONE_STACK
 from model.errors import InputError, InputErrors
 from model.fleet import CELLS_DIR
 
 HARNESS = Path(__file__).resolve().parent / "mocking.py"
-WORKER = Path(__file__).resolve().parent / "diff_worker.py"
 # Which stack deploys a generated document, by the document's top folder under build/.
 DOCUMENT_STACKS = {"pipeline": CONTROL_PLANE_STACK, "runbooks": CONTROL_PLANE_STACK, "gateway": LANDING_ZONE_STACK}
 
@@ -83,38 +81,6 @@ def _base_flags(tree: Path) -> tuple[tuple[PlannedFlag, ...], str | None]:
         return (), f"base: feature flags unavailable ({exc.errors[0]}{' …' if len(exc.errors) > 1 else ''})"
 
 
-def _run_workers(commands: list[list[str]], workers: int,
-                 done: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Run worker commands in parallel; return {cell: cache entry written}; `done(cell)` as each cell finishes."""
-
-    def run(cmd: list[str]) -> dict[str, str]:
-        written: dict[str, str] = {}
-        with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=errors, text=True) as process:  # stderr to a file: no pipe to fill
-            for line in process.stdout or ():  # the worker prints one line per cell as it goes
-                cell, _, entry = line.rstrip("\n").partition("\t")
-                if entry:
-                    written[cell] = entry
-                    if done is not None:
-                        done(cell)
-            process.wait()
-            errors.seek(0)
-            error = errors.read()
-        if process.returncode != 0:
-            raise RuntimeError(f"diff worker failed: {error.strip()[-2000:]}")
-        return written
-
-    written: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for output in pool.map(run, commands):
-            written.update(output)
-    return written
-
-
-def _worker(tree: Path, *args: str) -> list[str]:
-    return [sys.executable, str(WORKER), "--tree", str(tree), "--harness", str(HARNESS), *args]
-
-
 def _documents(folder: Path) -> dict[str, str]:
     path = folder / "documents.json"
     if not path.exists():
@@ -130,13 +96,13 @@ def _patch(path: str, old: str, new: str, limit: int = 200) -> str:
     return "\n".join(lines)
 
 
-def _fill(tree: Path, cells: list[str], cache: Path, docs: Path | None, workers: int, at: date,
+def _fill(tree: Path, cells: list[str], cache: Path, docs: Path | None, workers: Pool, at: date,
           costs: Mapping[str, int] | None = None, done: Callable[[str], None] | None = None,
           ) -> tuple[dict[str, str | None], int]:
     """Cache entries of `cells` at `tree`, running the programs that have none; also renders the docs (unless None).
 
-    At most `workers` processes, each started once, their cells split by expected cost (`costs`,
-    default: equal); the one that renders the documents starts with their cost, so gets fewer cells.
+    One task per worker process, the cells split by expected cost (`costs`, default: equal); the
+    task that renders the documents starts with their cost, so gets fewer cells.
     """
     hashes = TreeHashes(tree, HARNESS, WORKER)
     entries = {c: lookup(cache, c, hashes) for c in cells}
@@ -146,15 +112,15 @@ def _fill(tree: Path, cells: list[str], cache: Path, docs: Path | None, workers:
         return entries, 0  # every cell a cache hit: no process started, nothing imported
     preload = [documents_cost(len(_cell_ids(tree)))] if render else []
     chunks = assign({c: (costs or {}).get(c, UNKNOWN_COST) for c in missing},
-                    max(1, min(workers, len(missing) + render)), preload)
-    commands = []
+                    max(1, min(workers.size, len(missing) + render)), preload)
+    tasks: list[dict[str, Any]] = []
     for index, chunk in enumerate(chunks):
-        args = ["--cache", str(cache), "--cells", ",".join(chunk)] if chunk else []
+        task: dict[str, Any] = {"tree": str(tree), "harness": str(HARNESS), "cache": str(cache), "cells": chunk}
         if render and index == 0:
-            args += ["--documents", str(docs), "--at", at.isoformat()]
-        if args:
-            commands.append(_worker(tree, *args))
-    entries.update(_run_workers(commands, workers, done))
+            task.update(documents=str(docs), at=at.isoformat())
+        if chunk or "documents" in task:
+            tasks.append(task)
+    entries.update(workers.run(tasks, done))
     return entries, len(missing)
 
 
@@ -166,7 +132,8 @@ def cell_entries(tree: Path, cells: list[str], cache: Path, *, jobs: int | None 
     The engine of `fleet build` and `fleet diff`; returns the entries and how many programs ran.
     `done(cell)` is called as each program that had to run finishes.
     """
-    entries, ran = _fill(tree, cells, cache, None, jobs or os.cpu_count() or 1, date.min, costs, done)
+    with pool(jobs or os.cpu_count() or 1) as workers:
+        entries, ran = _fill(tree, cells, cache, None, workers, date.min, costs, done)
     out: dict[str, str] = {}
     for cell in cells:
         entry = entries.get(cell)
@@ -197,10 +164,10 @@ def run_diff(
     picks the cells to diff (a shard's share, `fleet.shards`); `fleet_wide=False` skips the parts
     that are not per cell (documents, feature flags): another shard diffs them.
     """
-    workers = jobs or os.cpu_count() or 1
+    size = jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="fleet-diff-") as scratch:
         cache_dir = cache if cache is not None else Path(scratch) / "cache"
-        with checkout(repo, base) as base_tree, checkout(repo, head, "--head") as head_tree:
+        with checkout(repo, base) as base_tree, checkout(repo, head, "--head") as head_tree, pool(size) as workers:
             head_fleet = load_fleet(head_tree)  # an invalid head is an input error, not a diff
             _, head_plan = load_plan(head_tree, head_fleet)
             head_cells, base_cells = list(head_fleet.ids), _cell_ids(base_tree)

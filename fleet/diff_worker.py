@@ -1,15 +1,18 @@
-"""Worker for `fleet diff`: runs inside ONE revision's tree and writes cache entries.
+"""Worker for `fleet diff` and `fleet build`: runs cell programs inside a revision's tree and writes cache entries.
 
-Started as a script (`python fleet/diff_worker.py …`), never imported, so the tree's own
-`fleet`, `modules`… packages are the ones imported. It runs each requested cell's stack
-program (`__main__.py` of that tree) under the mock harness given by path, records the code
-files the program imported, and writes `{deps, inventory}` into the cache. With
-`--documents DIR` it renders the tree's document build steps into DIR instead.
+Started as a script (`python fleet/diff_worker.py`), never imported, so the tree's own `fleet`,
+`modules`… packages are the ones imported. It reads tasks from stdin, one JSON object a line
+(`tree`, `harness`, `cache`, `cells`, optionally `documents` and `at`), answers each with one
+`cell<TAB>entry` line per cell run and an empty line when the task is done. For each cell it
+runs the stack program (`__main__.py`'s, of that tree) under the mock harness given by path,
+records the code files the program imported, and writes `{deps, inventory}` into the cache; with
+`documents` it then renders the tree's documents into that folder. One process serves the tasks
+of both revisions of a diff: the Pulumi SDK and providers are imported once, and the modules of
+the previous tree are forgotten before a task in another tree.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.util
 import json
@@ -235,23 +238,39 @@ def render_documents(tree: Path, out: Path, at: str) -> None:
     (out / "documents.json").write_text(json.dumps(files, sort_keys=True), encoding="utf-8")
 
 
+class _Trees:
+    """Which tree's packages this process imports; entering another forgets the modules of the one before."""
+
+    def __init__(self) -> None:
+        self.current: Path | None = None
+
+    def enter(self, tree: Path) -> None:
+        if tree == self.current:
+            return
+        if self.current is not None:
+            prefix = str(self.current) + os.sep
+            for name, module in list(sys.modules.items()):
+                places = [getattr(module, "__file__", None) or "", *(getattr(module, "__path__", None) or [])]
+                if any(os.path.realpath(str(place)).startswith(prefix) for place in places if place):
+                    del sys.modules[name]
+            importlib.invalidate_caches()
+        sys.path[0] = str(tree)  # the script's own folder, then the tree before: only this tree's packages
+        os.chdir(tree)
+        self.current = tree
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tree", required=True, type=Path)
-    parser.add_argument("--harness", required=True)
-    parser.add_argument("--cache", type=Path)
-    parser.add_argument("--cells", default="")
-    parser.add_argument("--documents", type=Path)
-    parser.add_argument("--at", default="")
-    args = parser.parse_args()
-    tree = args.tree.resolve()
-    sys.path[0] = str(tree)  # replace the script's own folder: only the tree's packages may be imported
-    os.chdir(tree)
-    cells = [c for c in args.cells.split(",") if c]
-    if cells:
-        run_cells(tree, cells, args.harness, args.cache)
-    if args.documents is not None:  # after the cells, so their recorded imports stay their own
-        render_documents(tree, args.documents, args.at)
+    trees = _Trees()
+    for line in sys.stdin:
+        task = json.loads(line)
+        tree = Path(os.path.realpath(task["tree"]))
+        trees.enter(tree)
+        cells = list(task.get("cells") or [])
+        if cells:
+            run_cells(tree, cells, task["harness"], Path(task["cache"]))
+        if task.get("documents"):  # after the cells, so their recorded imports stay their own
+            render_documents(tree, Path(task["documents"]), task["at"])
+        print("", flush=True)
 
 
 if __name__ == "__main__":
