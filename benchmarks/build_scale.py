@@ -78,8 +78,11 @@ def main() -> None:
               f"{100 * f['noop_over_full_cpu']:.1f}% CPU of full", flush=True)
     small, large = runs[0], runs[-1]
     if len(runs) > 1:
+        linear = large["cells"] / small["cells"]
         print(f"full({large['cells']})/full({small['cells']}): wall {large['full_wall'] / small['full_wall']:.2f}, "
-              f"CPU {large['full_cpu'] / small['full_cpu']:.2f} (linear = {large['cells'] / small['cells']:.1f})")
+              f"CPU {large['full_cpu'] / small['full_cpu']:.2f} (linear = {linear:.1f}, target <= {1.1 * linear:.1f})")
+    print(f"no-op/full at {large['cells']} cells: wall {100 * large['noop_over_full_wall']:.1f}%, "
+          f"CPU {100 * large['noop_over_full_cpu']:.1f}% (target < 5%)", flush=True)
     if args.json:
         args.json.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
 

@@ -41,6 +41,7 @@ from fleet.shards import Shard, merge, partial_json, run_shard  # noqa: E402
 from tests.support.synthetic import commit_all, scaffold_repo, write_fleet  # noqa: E402
 
 AT = date(2026, 6, 1)  # the documents' day: explicit, so runs on any date agree
+TARGET = 1.2  # every shard within 1.2 x total/N
 
 
 def _cpu() -> float:
@@ -105,8 +106,10 @@ def shards_main(sizes: list[int], workers: int, counts: list[int], out: Path | N
         for run in figures["runs"]:
             times = ", ".join(f"{s['shard']}: {s['cells']} cells {s['wall']:.1f}s/{s['cpu']:.1f}s CPU"
                               for s in run["per_shard"])
+            verdict = "within" if run["max_cpu_over_total_per_n"] <= TARGET else "OVER"
             print(f"  {run['shards']} shards: {times}; max shard / (total/N): wall {run['max_wall_over_total_per_n']:.2f}, "
-                  f"CPU {run['max_cpu_over_total_per_n']:.2f}; merged == unsharded: {run['identical']}", flush=True)
+                  f"CPU {run['max_cpu_over_total_per_n']:.2f} ({verdict} {TARGET} by CPU); "
+                  f"merged == unsharded: {run['identical']}", flush=True)
     if out:
         out.write_text(json.dumps({"shards": results}, indent=2) + "\n")
     if not all(run["identical"] for figures in results for run in figures["runs"]):

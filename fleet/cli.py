@@ -96,18 +96,17 @@ def build(
 
     from rich.progress import Progress
 
-    from fleet.build import build_inventories, render_documents
+    from fleet.build import build_inventories, fleet_documents
     from fleet.inventory_cache import DEFAULT_CACHE
 
     when = day(at)
-    inputs = load_inputs(root)
-    rendered = render_documents(inputs, when)
-    with tempfile.TemporaryDirectory(prefix="fleet-build-") as scratch, \
-            Progress(console=stderr, transient=True) as progress:
-        task = progress.add_task("cell programs", total=len(inputs.fleet.cells))
+    with tempfile.TemporaryDirectory(prefix="fleet-build-") as scratch:
         cache = Path(scratch) if no_cache else (cache_dir or root / DEFAULT_CACHE)
-        built = build_inventories(root, inputs, cache, jobs=jobs, done=lambda cell_id: progress.update(
-            task, advance=1, description=f"cell programs ({cell_id})"))
+        rendered = fleet_documents(root, when, cache)  # checks every input (or an earlier build of the same did)
+        with Progress(console=stderr, transient=True) as progress:
+            task = progress.add_task("cell programs", total=len(rendered.cells))
+            built = build_inventories(root, rendered.cells, cache, jobs=jobs, done=lambda cell_id: progress.update(
+                task, advance=1, description=f"cell programs ({cell_id})"))
     counts = built.counts
     files = {**built.files, **rendered.files}
     _remove_stale(out, files)
@@ -115,11 +114,11 @@ def build(
         target = out / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    table = Table(title=f"fleet build for {when.isoformat()}: {len(inputs.fleet.cells)} cells -> {out}")
+    table = Table(title=f"fleet build for {when.isoformat()}: {len(rendered.cells)} cells -> {out}")
     for column in ("cell", "tier", "region", "resources"):
         table.add_column(column, justify="right" if column == "resources" else "left")
-    for cell in inputs.fleet.cells:
-        table.add_row(cell.id, cell.tier.value, cell.region, str(counts[cell.id]))
+    for cell_id, tier, region in rendered.cells:
+        table.add_row(cell_id, tier, region, str(counts[cell_id]))
     stderr.print(table)
     stderr.print(f"cells: {len(counts)} inventories, {sum(counts.values())} resources; "
                  f"ran {built.ran} cell programs, {len(counts) - built.ran} from cache")

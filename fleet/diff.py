@@ -1,8 +1,8 @@
 """`fleet diff`: which cells (and generated documents) a change affects, and how, offline.
 
 Runs every cell's stack program under Pulumi's mocks at the base and head revisions (in
-worker processes, one tree each, spread over all cores), reusing cached inventories whose
-inputs did not change, and diffs the registered resources per cell.
+worker processes spread over all cores, each serving both revisions: `fleet.workers`), reusing
+cached inventories whose inputs did not change, and diffs the registered resources per cell.
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,18 +19,19 @@ from typing import Any
 
 from activation.diff import FlagChange, flag_changes
 from activation.plans import PlannedFlag
+from fleet.balance import UNKNOWN_COST, assign, cell_costs, documents_cost
 from fleet.diffing import StackDiff, diff_documents, diff_resources
 from fleet.files import load_document, yaml_files
 from fleet.flag_inputs import load_flags
 from fleet.inputs import load_fleet, load_plan
 from fleet.inventory_cache import TreeHashes, documents_entry, load_inventory, lookup
 from fleet.revisions import checkout
+from fleet.workers import WORKER, Pool, pool
 from model.contract import CONTROL_PLANE_STACK, LANDING_ZONE_STACK
 from model.errors import InputError, InputErrors
 from model.fleet import CELLS_DIR
 
 HARNESS = Path(__file__).resolve().parent / "mocking.py"
-WORKER = Path(__file__).resolve().parent / "diff_worker.py"
 # Which stack deploys a generated document, by the document's top folder under build/.
 DOCUMENT_STACKS = {"pipeline": CONTROL_PLANE_STACK, "runbooks": CONTROL_PLANE_STACK, "gateway": LANDING_ZONE_STACK}
 
@@ -93,43 +91,6 @@ def _base_flags(tree: Path) -> tuple[tuple[PlannedFlag, ...], str | None]:
         return (), f"base: feature flags unavailable ({exc.errors[0]}{' …' if len(exc.errors) > 1 else ''})"
 
 
-def _chunks(items: list[str], parts: int) -> list[list[str]]:
-    parts = max(1, min(parts, len(items)))
-    return [items[i::parts] for i in range(parts) if items[i::parts]]
-
-
-def _run_workers(commands: list[list[str]], workers: int,
-                 done: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Run worker commands in parallel; return {cell: cache entry written}; `done(cell)` as each cell finishes."""
-
-    def run(cmd: list[str]) -> dict[str, str]:
-        written: dict[str, str] = {}
-        with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=errors, text=True) as process:  # stderr to a file: no pipe to fill
-            for line in process.stdout or ():  # the worker prints one line per cell as it goes
-                cell, _, entry = line.rstrip("\n").partition("\t")
-                if entry:
-                    written[cell] = entry
-                    if done is not None:
-                        done(cell)
-            process.wait()
-            errors.seek(0)
-            error = errors.read()
-        if process.returncode != 0:
-            raise RuntimeError(f"diff worker failed: {error.strip()[-2000:]}")
-        return written
-
-    written: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for output in pool.map(run, commands):
-            written.update(output)
-    return written
-
-
-def _worker(tree: Path, *args: str) -> list[str]:
-    return [sys.executable, str(WORKER), "--tree", str(tree), "--harness", str(HARNESS), *args]
-
-
 def _documents(folder: Path) -> dict[str, str]:
     path = folder / "documents.json"
     if not path.exists():
@@ -145,37 +106,50 @@ def _patch(path: str, old: str, new: str, limit: int = 200) -> str:
     return "\n".join(lines)
 
 
-def _fill(tree: Path, cells: list[str], cache: Path, docs: Path | None, workers: int,
-          at: date, done: Callable[[str], None] | None = None) -> tuple[dict[str, str | None], int]:
-    """Cache entries of `cells` at `tree`, running the programs that have none; also renders the docs (unless None)."""
+def _fill(tree: Path, cells: list[str], cache: Path, docs: Path | None, workers: Pool, at: date,
+          costs: Mapping[str, int] | None = None, done: Callable[[str], None] | None = None,
+          ) -> tuple[dict[str, str | None], int]:
+    """Cache entries of `cells` at `tree`, running the programs that have none; also renders the docs (unless None).
+
+    One task per worker process, the cells split by expected cost (`costs`, default: equal); the
+    task that renders the documents starts with their cost, so gets fewer cells.
+    """
     hashes = TreeHashes(tree, HARNESS, WORKER)
     entries = {c: lookup(cache, c, hashes) for c in cells}
     missing = [c for c, entry in entries.items() if entry is None]
-    commands = [_worker(tree, "--cache", str(cache), "--cells", ",".join(chunk)) for chunk in _chunks(missing, workers)]
-    if docs is not None and not docs.exists():
-        if commands:
-            commands[0] += ["--documents", str(docs), "--at", at.isoformat()]
-        else:
-            commands.append(_worker(tree, "--documents", str(docs), "--at", at.isoformat()))
-    if commands:
-        entries.update(_run_workers(commands, workers, done))
+    render = docs is not None and not docs.exists()
+    if not missing and not render:
+        return entries, 0  # every cell a cache hit: no process started, nothing imported
+    preload = [documents_cost(len(_cell_ids(tree)))] if render else []
+    chunks = assign({c: (costs or {}).get(c, UNKNOWN_COST) for c in missing},
+                    max(1, min(workers.size, len(missing) + render)), preload)
+    tasks: list[dict[str, Any]] = []
+    for index, chunk in enumerate(chunks):
+        task: dict[str, Any] = {"tree": str(tree), "harness": str(HARNESS), "cache": str(cache), "cells": chunk}
+        if render and index == 0:
+            task.update(documents=str(docs), at=at.isoformat())
+        if chunk or "documents" in task:
+            tasks.append(task)
+    entries.update(workers.run(tasks, done))
     return entries, len(missing)
 
 
-def cell_inventories(tree: Path, cells: list[str], cache: Path, *, jobs: int | None = None,
-                     done: Callable[[str], None] | None = None) -> tuple[dict[str, dict[str, Any]], int]:
-    """Each cell's inventory (the worker's JSON form) at `tree`, from the cache or run in worker processes.
+def cell_entries(tree: Path, cells: list[str], cache: Path, *, jobs: int | None = None,
+                 costs: Mapping[str, int] | None = None,
+                 done: Callable[[str], None] | None = None) -> tuple[dict[str, str], int]:
+    """Each cell's cache entry at `tree`, from the cache or run in worker processes (`fleet.inventory_cache`).
 
-    The engine of `fleet build` and `fleet diff`; returns the inventories and how many programs ran.
+    The engine of `fleet build` and `fleet diff`; returns the entries and how many programs ran.
     `done(cell)` is called as each program that had to run finishes.
     """
-    entries, ran = _fill(tree, cells, cache, None, jobs or os.cpu_count() or 1, date.min, done)
-    out: dict[str, dict[str, Any]] = {}
+    with pool(jobs or os.cpu_count() or 1) as workers:
+        entries, ran = _fill(tree, cells, cache, None, workers, date.min, costs, done)
+    out: dict[str, str] = {}
     for cell in cells:
         entry = entries.get(cell)
         if entry is None:
             raise InputErrors([InputError(f"cells/{cell}.yaml", 1, "build", "no inventory produced")])
-        out[cell] = load_inventory(cache, cell, entry)
+        out[cell] = entry
     return out, ran
 
 
@@ -191,18 +165,19 @@ def run_diff(
     jobs: int | None = None,
     at: date,
     only: Selection | None = None,
-    documents: bool = True,
+    fleet_wide: bool = True,
 ) -> DiffResult:
     """Diff every cell and generated document (rendered for day `at`) between `base` and `head` (None: the working tree).
 
     Head runs first, so a base cell whose inputs are the same as at head is then a cache hit:
     a cold cache costs one run per unchanged cell, not two. `only(head tiers, base cells)`
-    picks the cells to diff (a shard's share, `fleet.shards`); `documents=False` skips them.
+    picks the cells to diff (a shard's share, `fleet.shards`); `fleet_wide=False` skips the parts
+    that are not per cell (documents, feature flags): another shard diffs them.
     """
-    workers = jobs or os.cpu_count() or 1
+    size = jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="fleet-diff-") as scratch:
         cache_dir = cache if cache is not None else Path(scratch) / "cache"
-        with checkout(repo, base) as base_tree, checkout(repo, head, "--head") as head_tree:
+        with checkout(repo, base) as base_tree, checkout(repo, head, "--head") as head_tree, pool(size) as workers:
             head_fleet = load_fleet(head_tree)  # an invalid head is an input error, not a diff
             _, head_plan = load_plan(head_tree, head_fleet)
             head_cells, base_cells = list(head_fleet.ids), _cell_ids(base_tree)
@@ -210,11 +185,12 @@ def run_diff(
             mine = only(tiers, base_cells) if only is not None else set(head_cells) | set(base_cells)
             run_head, run_base = [c for c in head_cells if c in mine], [c for c in base_cells if c in mine]
             docs = ({"base": documents_entry(cache_dir, base_tree, at), "head": documents_entry(cache_dir, head_tree, at)}
-                    if documents else {})
-            head_entries, ran_head = _fill(head_tree, run_head, cache_dir, docs.get("head"), workers, at)
-            base_entries, ran_base = _fill(base_tree, run_base, cache_dir, docs.get("base"), workers, at)
+                    if fleet_wide else {})
+            costs = cell_costs(tiers, base_cells)
+            head_entries, ran_head = _fill(head_tree, run_head, cache_dir, docs.get("head"), workers, at, costs)
+            base_entries, ran_base = _fill(base_tree, run_base, cache_dir, docs.get("base"), workers, at, costs)
             stacks, unchanged = _diff_cells(cache_dir, {"base": base_entries, "head": head_entries})
-            docs_base, docs_head = (_documents(docs["base"]), _documents(docs["head"])) if documents else ({}, {})
+            docs_base, docs_head = (_documents(docs["base"]), _documents(docs["head"])) if fleet_wide else ({}, {})
             changes = tuple(
                 DocumentChange(path, status, _patch(path, docs_base.get(path, ""), docs_head.get(path, "")))
                 for path, status in diff_documents(docs_base, docs_head).items()
@@ -223,10 +199,12 @@ def run_diff(
                 f"{name}: generated documents unavailable ({(folder / '_error.txt').read_text().strip()})"
                 for name, folder in docs.items() if (folder / "_error.txt").exists()
             )
-            base_flags, flag_note = _base_flags(base_tree)
-            flags = tuple(flag_changes(base_flags, load_flags(head_tree, head_fleet), at))
-            if flag_note is not None:
-                notes = (*notes, flag_note)
+            flags: tuple[FlagChange, ...] = ()
+            if fleet_wide:
+                base_flags, flag_note = _base_flags(base_tree)
+                flags = tuple(flag_changes(base_flags, load_flags(head_tree, head_fleet), at))
+                if flag_note is not None:
+                    notes = (*notes, flag_note)
             waves = {cell: wave.name for wave in head_plan.waves for cell in wave.cells}
     ran = ran_head + ran_base
     return DiffResult(

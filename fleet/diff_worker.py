@@ -1,15 +1,18 @@
-"""Worker for `fleet diff`: runs inside ONE revision's tree and writes cache entries.
+"""Worker for `fleet diff` and `fleet build`: runs cell programs inside a revision's tree and writes cache entries.
 
-Started as a script (`python fleet/diff_worker.py …`), never imported, so the tree's own
-`fleet`, `modules`… packages are the ones imported. It runs each requested cell's stack
-program (`__main__.py` of that tree) under the mock harness given by path, records the code
-files the program imported, and writes `{deps, inventory}` into the cache. With
-`--documents DIR` it renders the tree's document build steps into DIR instead.
+Started as a script (`python fleet/diff_worker.py`), never imported, so the tree's own `fleet`,
+`modules`… packages are the ones imported. It reads tasks from stdin, one JSON object a line
+(`tree`, `harness`, `cache`, `cells`, optionally `documents` and `at`), answers each with one
+`cell<TAB>entry` line per cell run and an empty line when the task is done. For each cell it
+runs the stack program (`__main__.py`'s, of that tree) under the mock harness given by path,
+records the code files the program imported, and writes `{deps, inventory}` into the cache; with
+`documents` it then renders the tree's documents into that folder. One process serves the tasks
+of both revisions of a diff: the Pulumi SDK and providers are imported once, and the modules of
+the previous tree are forgotten before a task in another tree.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.util
 import json
@@ -129,18 +132,46 @@ def write_entry(cache: Path, cell: str, deps: dict[str, str], inventory: dict[st
     dtmp.replace(folder / f"{eid}.deps.json")
 
 
-def _programs(tree: Path) -> Callable[[str], Callable[[], None]]:
-    """Stack name -> the program `__main__.py` would run for it.
+def _cells_only(tree: Path, cells: list[str]) -> Any:
+    """A Fleet of only `cells`, each cell file parsed with the tier defaults by the tree's own model.
 
-    The tree's own stack selection (`fleet.stacks.program_for`) with its fleet loaded once, so a
-    worker does not re-read every cell file for each cell; `__main__.py` itself for a tree
-    of another layout.
+    A cell's program needs its cell alone, and parsing every cell file of a large fleet in every
+    worker cost more than a shard's programs (~6 ms per file). Cross-cell checks are the
+    orchestrator's (it loads the head fleet whole). A tree without these parts, or a cell that does
+    not parse on its own: the whole fleet, so its problems are reported as before.
+    """
+    from fleet.inputs import load_fleet
+
+    try:
+        from fleet.files import load_document, yaml_files
+        from model.cells import Fleet
+        from model.fleet import CELLS_DIR, DEFAULTS_FILE, _Defaults, _parse_cell
+    except ImportError:
+        return load_fleet(tree)
+    folder = tree / CELLS_DIR
+    files = {path.stem: path for path in yaml_files(folder)} if folder.is_dir() else {}
+    defaults_path = folder / DEFAULTS_FILE
+    defaults = _Defaults(load_document(defaults_path, tree) if defaults_path.exists() else None)
+    parsed = []
+    for cell in cells:
+        parsed_cell, errors = (_parse_cell(load_document(files[cell], tree), defaults)
+                               if cell in files and not defaults.errors else (None, ["not on its own"]))
+        if parsed_cell is None or errors or parsed_cell.id != cell:
+            return load_fleet(tree)
+        parsed.append(parsed_cell)
+    return Fleet(cells=tuple(sorted(parsed, key=lambda c: c.id)))
+
+
+def _programs(tree: Path, cells: list[str]) -> Callable[[str], Callable[[], None]]:
+    """Stack name -> the program `__main__.py` would run for it, for the stacks `cells`.
+
+    The tree's own stack selection (`fleet.stacks.program_for`) with only these cells loaded, once;
+    `__main__.py` itself for a tree of another layout or inputs that do not load.
     """
     try:
-        from fleet.inputs import load_fleet
         from fleet.stacks import program_for
 
-        fleet = load_fleet(tree)
+        fleet = _cells_only(tree, cells)
     except Exception:  # an older tree, or inputs that fail: run __main__.py and let it report
         main = str(tree / "__main__.py")
 
@@ -153,7 +184,7 @@ def _programs(tree: Path) -> Callable[[str], Callable[[], None]]:
 
 def run_cells(tree: Path, cells: list[str], harness_path: str, cache: Path) -> None:
     harness = _load_harness(harness_path)
-    programs = _programs(tree)
+    programs = _programs(tree, cells)
     dependencies = Dependencies(tree, harness_path)
     for cell in cells:
         try:
@@ -207,23 +238,39 @@ def render_documents(tree: Path, out: Path, at: str) -> None:
     (out / "documents.json").write_text(json.dumps(files, sort_keys=True), encoding="utf-8")
 
 
+class _Trees:
+    """Which tree's packages this process imports; entering another forgets the modules of the one before."""
+
+    def __init__(self) -> None:
+        self.current: Path | None = None
+
+    def enter(self, tree: Path) -> None:
+        if tree == self.current:
+            return
+        if self.current is not None:
+            prefix = str(self.current) + os.sep
+            for name, module in list(sys.modules.items()):
+                places = [getattr(module, "__file__", None) or "", *(getattr(module, "__path__", None) or [])]
+                if any(os.path.realpath(str(place)).startswith(prefix) for place in places if place):
+                    del sys.modules[name]
+            importlib.invalidate_caches()
+        sys.path[0] = str(tree)  # the script's own folder, then the tree before: only this tree's packages
+        os.chdir(tree)
+        self.current = tree
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tree", required=True, type=Path)
-    parser.add_argument("--harness", required=True)
-    parser.add_argument("--cache", type=Path)
-    parser.add_argument("--cells", default="")
-    parser.add_argument("--documents", type=Path)
-    parser.add_argument("--at", default="")
-    args = parser.parse_args()
-    tree = args.tree.resolve()
-    sys.path[0] = str(tree)  # replace the script's own folder: only the tree's packages may be imported
-    os.chdir(tree)
-    cells = [c for c in args.cells.split(",") if c]
-    if cells:
-        run_cells(tree, cells, args.harness, args.cache)
-    if args.documents is not None:  # after the cells, so their recorded imports stay their own
-        render_documents(tree, args.documents, args.at)
+    trees = _Trees()
+    for line in sys.stdin:
+        task = json.loads(line)
+        tree = Path(os.path.realpath(task["tree"]))
+        trees.enter(tree)
+        cells = list(task.get("cells") or [])
+        if cells:
+            run_cells(tree, cells, task["harness"], Path(task["cache"]))
+        if task.get("documents"):  # after the cells, so their recorded imports stay their own
+            render_documents(tree, Path(task["documents"]), task["at"])
+        print("", flush=True)
 
 
 if __name__ == "__main__":

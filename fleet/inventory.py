@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fleet.mocking import Inventory
 from model.jsonio import dumps
+
+if TYPE_CHECKING:  # not at run time: reading cached documents (`fleet build`) needs no Pulumi SDK
+    from fleet.mocking import Inventory
 
 # Properties worth a glance in the table view, per resource type (the JSON has all inputs).
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -30,6 +32,11 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "kubernetes:apps/v1:Deployment": ("metadata.name", "spec.replicas"),
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("spec.minReplicas", "spec.maxReplicas"),
 }
+
+
+def inventory_path(cell_id: str) -> str:
+    """Where a cell's inventory goes under build/."""
+    return f"cells/{cell_id}.json"
 
 
 def _name_of(reference: str) -> str:

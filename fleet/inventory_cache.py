@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +76,34 @@ def load_inventory(cache: Path, cell: str, entry: str) -> dict[str, Any]:
     return inventory
 
 
-def tree_digest(tree: Path) -> str:
-    """One hash of every file that can feed a generated document (code, cells, policies, manifests)."""
+def _files_digest(tree: Path, folders: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(tree.rglob("*")):
+    for path in sorted(p for folder in folders for p in folder.rglob("*")):
         rel = path.relative_to(tree)
         if path.is_file() and not _NOT_INPUTS.intersection(rel.parts):
             digest.update(rel.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def tree_digest(tree: Path) -> str:
+    """One hash of every file that can feed a generated document (code, cells, policies, manifests)."""
+    return _files_digest(tree, [tree])
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """One hash of the running tool's own packages (the code that renders a tree's inputs), and the interpreter."""
+    home = Path(__file__).resolve().parent.parent
+    packages = [p for p in sorted(home.iterdir()) if (p / "__init__.py").is_file() and p.name not in _NOT_INPUTS]
+    return hashlib.sha256(f"{_files_digest(home, packages)}\0{sys.version}".encode()).hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file, so a concurrent reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
 
 
 def documents_entry(cache: Path, tree: Path, at: date) -> Path:

@@ -9,11 +9,6 @@ from fleet.stacks import cell_program
 from model.cells import Cell
 
 
-def inventory_path(cell_id: str) -> str:
-    """Where a cell's inventory goes under build/."""
-    return f"cells/{cell_id}.json"
-
-
 def preview_cell(cell: Cell, config: Mapping[str, str] | None = None) -> Inventory:
     """Run the cell's stack program offline under Pulumi's mocks."""
     return run_program(lambda: cell_program(cell), stack=cell.id, config=config)

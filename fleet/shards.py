@@ -1,12 +1,13 @@
 """`fleet diff --shard K/N` and `fleet diff merge`: one diff split over N CI runners, then joined.
 
-Assignment: greedy by expected cost (longest first onto the least loaded shard; ties broken by
-cell id, then by the lowest shard number), so it depends only on the cell ids and tiers, and
-every cell lands in exactly one shard. A cell's expected cost is its tier's resource count (a
-program's run time is ~7 ms per registered resource) times the revisions it exists at (1 or 2).
+Assignment (`fleet.balance`): greedy by expected cost (longest first onto the least loaded shard;
+ties broken by cell id, then by the lowest shard number), so it depends only on the cell ids and
+tiers, and every cell lands in exactly one shard. A cell's expected cost is its tier's resource
+count (a program's run time is ~7 ms per registered resource) times the revisions it exists at.
 
-Shard 1 also diffs the generated documents (they are one piece of work, not per cell); the
-merge takes them from its partial result. A partial result is JSON; merging every shard of one
+Shard 1 also diffs the fleet-wide parts (the generated documents and the feature flags: one piece
+of work each, not per cell), so it starts with their expected cost and gets fewer cells; the merge
+takes them from its partial result. A partial result is JSON; merging every shard of one
 diff gives the `DiffResult` the unsharded diff would have, so the same renderers print the same bytes.
 """
 
@@ -21,16 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from activation.diff import FlagChange
+from fleet.balance import assign, cell_costs, documents_cost
 from fleet.diff import DiffResult, DocumentChange, run_diff
 from fleet.diffing import PropertyChange, ResourceChange, StackDiff
-from model.cells import Tier
 from model.errors import InputError, InputErrors
 from model.jsonio import dumps
 
-FORMAT = "cellfleet-diff-shard/2"  # 2: flag changes and the day
-# Resources one cell of each tier registers (`fleet build` of the sample fleet), as relative run costs.
-TIER_COST: dict[str, int] = {Tier.CANARY.value: 76, Tier.SMB.value: 77, Tier.ENTERPRISE.value: 89}
-UNKNOWN_COST = max(TIER_COST.values())  # a cell only at base: its tier is not read
+FORMAT = "cellfleet-diff-shard/3"  # 3: flags and notes from shard 1 only
 _SHARD = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)$")
 
 
@@ -56,45 +54,28 @@ def parse_shard(text: str) -> Shard:
     return shard
 
 
-def cell_costs(head_tiers: Mapping[str, str], base_cells: Sequence[str]) -> dict[str, int]:
-    """Expected cost of diffing each cell: its tier's cost per revision the cell exists at."""
-    cells = set(head_tiers) | set(base_cells)
-    base = set(base_cells)
-    return {c: TIER_COST.get(head_tiers.get(c, ""), UNKNOWN_COST) * ((c in head_tiers) + (c in base)) for c in cells}
-
-
-def assign(costs: Mapping[str, int], count: int) -> list[list[str]]:
-    """The cells of each of `count` shards (each sorted), greedy by cost with a stable tie-break."""
-    loads = [0] * count
-    shards: list[list[str]] = [[] for _ in range(count)]
-    for cell in sorted(costs, key=lambda c: (-costs[c], c)):
-        target = min(range(count), key=lambda i: (loads[i], i))
-        loads[target] += costs[cell]
-        shards[target].append(cell)
-    return [sorted(cells) for cells in shards]
-
-
-def share(costs: Mapping[str, int], shard: Shard) -> set[str]:
-    """The cells shard `shard` diffs."""
-    return set(assign(costs, shard.count)[shard.index - 1])
+def shares(head_tiers: Mapping[str, str], base_cells: Sequence[str], count: int) -> list[list[str]]:
+    """The cells of each of `count` shards; shard 1 starts loaded with both revisions' documents."""
+    preload = [documents_cost(len(head_tiers)) + documents_cost(len(base_cells))]
+    return assign(cell_costs(head_tiers, base_cells), count, preload)
 
 
 def run_shard(repo: Path, base: str, head: str | None, shard: Shard, *, cache: Path | None, jobs: int | None,
               at: date) -> tuple[DiffResult, list[str]]:
-    """Diff only `shard`'s cells (and, for shard 1, the documents); the result and the cells it covered."""
+    """Diff only `shard`'s cells (and, for shard 1, the documents and flags); the result and the cells it covered."""
     covered: list[str] = []
 
     def pick(head_tiers: Mapping[str, str], base_cells: Sequence[str]) -> set[str]:
-        mine = share(cell_costs(head_tiers, base_cells), shard)
+        mine = set(shares(head_tiers, base_cells, shard.count)[shard.index - 1])
         covered.extend(sorted(mine))
         return mine
 
-    result = run_diff(repo, base, head, cache=cache, jobs=jobs, at=at, only=pick, documents=shard.index == 1)
+    result = run_diff(repo, base, head, cache=cache, jobs=jobs, at=at, only=pick, fleet_wide=shard.index == 1)
     return result, covered
 
 
 def partial_json(result: DiffResult, shard: Shard, cells: Sequence[str]) -> str:
-    """The partial result of one shard (its cells' diffs; the documents too for shard 1)."""
+    """The partial result of one shard (its cells' diffs; the documents, notes and flags too for shard 1)."""
     return dumps({
         "format": FORMAT,
         "shard": {"index": shard.index, "count": shard.count},
@@ -104,8 +85,8 @@ def partial_json(result: DiffResult, shard: Shard, cells: Sequence[str]) -> str:
         "stacks": [asdict(s) for s in result.stacks],
         "unchanged": result.unchanged,
         "documents": [asdict(d) for d in result.documents] if shard.index == 1 else None,
-        "notes": list(result.notes),
-        "flags": [asdict(f) for f in result.flags],
+        "notes": list(result.notes) if shard.index == 1 else None,
+        "flags": [asdict(f) for f in result.flags] if shard.index == 1 else None,
         "at": result.at.isoformat() if result.at else None,
         "tiers": list(result.tiers.items()),  # pairs: the order is the plan's (dumps sorts keys)
         "waves": list(result.waves.items()),
@@ -150,7 +131,7 @@ def merge(paths: Sequence[Path]) -> DiffResult:
         elif index in seen:
             problems.append(InputError(str(path), 1, "shard", f"shard {index}/{count} given twice (also {seen[index]})"))
         seen.setdefault(index, path)
-        for key in ("base", "head", "at", "flags", "tiers", "waves", "added_cells", "removed_cells"):
+        for key in ("base", "head", "at", "tiers", "waves", "added_cells", "removed_cells"):
             if part[key] != first[key]:
                 problems.append(InputError(str(path), 1, key, f"differs from {first_path}: not the same diff"))
     missing = sorted(set(range(1, count + 1)) - set(seen))

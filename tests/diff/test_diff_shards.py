@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from fleet.balance import assign, cell_costs, documents_cost
 from fleet.cli import main
 from fleet.diff import run_diff
 from fleet.diff_report import render_json, render_markdown
-from fleet.shards import Shard, assign, cell_costs, merge, parse_shard, partial_json, run_shard
+from fleet.shards import Shard, merge, parse_shard, partial_json, run_shard, shares
 from tests.support.synthetic import commit_all, scaffold_repo, synthetic_cells
 
 AT = date(2026, 6, 1)
@@ -46,6 +47,21 @@ def test_assignment_is_complete_balanced_and_stable() -> None:
         reordered = dict(sorted(costs.items(), reverse=True))  # the order cells are listed in does not matter
         assert assign(reordered, count) == shards
     assert costs["gone-1"] < costs[cells[0].id] * 2 and costs[cells[-1].id] < costs[cells[0].id]
+
+
+def test_shard_one_has_the_documents_so_fewer_cells_and_loads_stay_even() -> None:
+    cells = synthetic_cells(400)
+    tiers = {c.id: c.tier.value for c in cells}
+    base = list(tiers)
+    costs = cell_costs(tiers, base)
+    documents = documents_cost(len(tiers)) + documents_cost(len(base))
+    for count in (2, 4):
+        split = shares(tiers, base, count)
+        assert sorted(c for shard in split for c in shard) == sorted(tiers)
+        loads = [sum(costs[c] for c in shard) + (documents if i == 0 else 0) for i, shard in enumerate(split)]
+        assert len(split[0]) < min(len(shard) for shard in split[1:])  # it renders both revisions' documents
+        assert max(loads) - min(loads) <= max(costs.values())
+    assert shares(tiers, base, 2) == shares(dict(reversed(list(tiers.items()))), list(reversed(base)), 2)
 
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "2", "a/b", "1/0", "-1/2", "1/2/3", ""])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import fleet.build
 from fleet.cli import main
 from fleet.inputs import load_fleet
 from fleet.inventory import inventory_document, to_json
@@ -59,9 +60,32 @@ def test_rebuild_with_nothing_changed_runs_no_worker(root: Path, tmp_path: Path,
         raise AssertionError(f"a worker ran: {args}")
 
     monkeypatch.setattr(subprocess, "Popen", no_worker)
+    monkeypatch.setattr(fleet.build, "render_documents", no_worker)  # the documents too: from the build record
+    monkeypatch.setattr(fleet.build, "load_inputs", no_worker)
+    monkeypatch.setattr(fleet.build, "cached_document", no_worker)  # and each cell's document beside its entry
     second = build(root, tmp_path / "b", capsys, monkeypatch)
     assert "ran 0 cell programs, 4 from cache" in second
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
+def test_a_changed_input_is_checked_and_rendered_again(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    build(root, tmp_path / "a", capsys, monkeypatch)
+    policy = root / "pipelines/rollout.yaml"
+    before = policy.read_text()
+    try:
+        policy.write_text(before.replace("bake: {min: 30m, max: 1h}", "bake: {min: 45m, max: 1h}", 1))
+        changed = build(root, tmp_path / "b", capsys, monkeypatch)
+        assert "ran 0 cell programs, 4 from cache" in changed  # no cell program reads the rollout policy
+        pipeline = [p for p in tree(tmp_path / "a") if p.startswith("pipeline/")]
+        assert pipeline and any(tree(tmp_path / "a")[p] != tree(tmp_path / "b")[p] for p in pipeline)
+        policy.write_text(before.replace("bake: {min: 30m, max: 1h}", "bake: {min: 30m, max: 1", 1))
+        monkeypatch.setattr(sys, "argv", ["fleet", "build", "--root", str(root), "--out", str(tmp_path / "c")])
+        with pytest.raises(SystemExit) as bad:
+            main()
+        assert bad.value.code == 1 and "pipelines/rollout.yaml:" in capsys.readouterr().err
+    finally:
+        policy.write_text(before)
 
 
 def test_worker_inventories_are_the_in_process_bytes(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
