@@ -96,7 +96,7 @@ def test_the_role_is_least_privilege_and_trusts_only_this_function(inventory: In
 def test_the_log_group_is_encrypted_and_kept(inventory: Inventory) -> None:
     [logs] = [g for g in inventory.of_type("aws:cloudwatch/logGroup:LogGroup")
               if g.inputs["name"] == "/aws/lambda/cellfleet-argocd-deployer"]
-    key = one(inventory, "aws:kms/key:Key")
+    [key] = [k for k in inventory.of_type("aws:kms/key:Key") if k.name == "control-plane-logs-key"]
     assert logs.inputs["kmsKeyId"] == key.state["arn"]
     assert logs.inputs["retentionInDays"] == 365
 
