@@ -21,31 +21,14 @@ from model.contract import CELL_KEY
 from pipelines.inputs import rollout_input
 from pipelines.waves import Plan
 from tests.support import emulator as em
+from tests.support import fleets
 from tests.support.fleets import policy_plan
 
 VERSION = "2.5.0"
 DECLARED = "2.4.0"  # every service of the sample cells declares 2.4.0
-FAST = {"bake_seconds": 0, "health_check_interval_seconds": 1, "deploy_timeout_seconds": 30}
-POLICY = """\
-waves:
-  - name: canary
-    select: {tier: canary}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-  - name: smb
-    select: {tier: smb}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-    max_concurrency: 25
-  - name: enterprise
-    select: {cells: [enterprise-us-hipaa, enterprise-eu-standard, enterprise-*]}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-    one_at_a_time: true
-    approval: true
-    notify_customers: true
-    notifications: [slack://enterprise-releases]
-"""
+FAST = fleets.FAST_SETTINGS
+ORDERED = "{cells: [enterprise-us-hipaa, enterprise-eu-standard, enterprise-*]}"
+POLICY = fleets.rollout_policy(fleets.CANARY_WAVE, fleets.SMB_WAVE, fleets.enterprise_wave(ORDERED))
 FLEET: Fleet = load_fleet(REPO_ROOT)
 
 
@@ -146,25 +129,8 @@ def test_a_failed_rollback_is_named_in_the_error_and_the_notification(env: em.Em
     assert sorted(failed["rollback_failed"]) == sorted(marked)
 
 
-WINDOW_POLICY = """\
-waves:
-  - name: canary
-    select: {tier: canary}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-  - name: enterprise
-    select: {cells: [enterprise-us-hipaa, enterprise-eu-standard, enterprise-*]}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-    one_at_a_time: true
-    approval: true
-    notify_customers: true
-  - name: smb
-    select: {tier: smb}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-    max_concurrency: 25
-"""
+WINDOW_POLICY = fleets.rollout_policy(fleets.CANARY_WAVE, fleets.enterprise_wave(ORDERED, notifications=False),
+                                      fleets.SMB_WAVE)
 
 
 def test_an_enterprise_cell_waits_for_its_maintenance_window(tmp_path: Path) -> None:

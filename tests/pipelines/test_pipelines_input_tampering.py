@@ -19,30 +19,12 @@ from fleet.options import REPO_ROOT
 from pipelines.inputs import rollout_input
 from pipelines.waves import Plan
 from tests.support import emulator as em
+from tests.support import fleets
 from tests.support.fleets import policy_plan
 
 VERSION = "2.5.0"
-FAST = {"bake_seconds": 0, "health_check_interval_seconds": 1, "deploy_timeout_seconds": 30}
-POLICY = """\
-waves:
-  - name: canary
-    select: {tier: canary}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-  - name: smb
-    select: {tier: smb}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-    max_concurrency: 25
-  - name: enterprise
-    select: {tier: enterprise}
-    bake: {min: 1m, max: 1m}
-    health_check_interval: 30s
-    one_at_a_time: true
-    approval: true
-    notify_customers: true
-    notifications: [slack://enterprise-releases]
-"""
+FAST = fleets.FAST_SETTINGS
+POLICY = fleets.rollout_policy(fleets.CANARY_WAVE, fleets.SMB_WAVE, fleets.enterprise_wave())
 
 
 @pytest.fixture(scope="module")

@@ -29,3 +29,22 @@ def migration_plan(root: Path, migration_id: str) -> MigrationPlan:
     """One migration of the fleet under `root`, planned and linted."""
     fleet = load_fleet(root)
     return load_migration(root, migration_id, fleet, load_plan(root, fleet)[1])
+
+
+# Rollout policies for moto tests: one-minute bakes, settings that let a rollout finish in seconds.
+FAST_SETTINGS = {"bake_seconds": 0, "health_check_interval_seconds": 1, "deploy_timeout_seconds": 30}
+_BAKE = "    bake: {min: 1m, max: 1m}\n    health_check_interval: 30s\n"
+CANARY_WAVE = "  - name: canary\n    select: {tier: canary}\n" + _BAKE
+SMB_WAVE = "  - name: smb\n    select: {tier: smb}\n" + _BAKE + "    max_concurrency: 25\n"
+
+
+def enterprise_wave(select: str = "{tier: enterprise}", *, notifications: bool = True) -> str:
+    """The enterprise wave: one cell at a time, approval and customer notices (and the wave's channel)."""
+    wave = ("  - name: enterprise\n    select: " + select + "\n" + _BAKE
+            + "    one_at_a_time: true\n    approval: true\n    notify_customers: true\n")
+    return wave + ("    notifications: [slack://enterprise-releases]\n" if notifications else "")
+
+
+def rollout_policy(*waves: str) -> str:
+    """A rollout policy file's text with `waves` in order."""
+    return "waves:\n" + "".join(waves)
