@@ -68,6 +68,9 @@ def alarm_prefix(cell_id: str) -> str:
 
 
 ALARM_GLOB = alarm_prefix("*").rstrip("-")  # every cell alarm, as an IAM resource pattern
+# Thresholds shared by each cell's CloudWatch alarms and the fleet's Prometheus alerts.
+ERROR_RATE_PERCENT = 0.1
+P99_LATENCY_MS = 500.0
 
 
 def error_rate_alarm(cell_id: str) -> str:

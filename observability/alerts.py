@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from model.contract import IssueType
-from modules.cell.args import ERROR_RATE_PERCENT, P99_LATENCY_MS
+from model.contract import ERROR_RATE_PERCENT, P99_LATENCY_MS, IssueType
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from rich.table import Table
 from fleet.files import load_document, yaml_files
 from fleet.inputs import load_inputs
 from fleet.options import REPO_ROOT, RootOption, emit
-from gitops.applications import cell_application
 from gitops.labels import CELL_LABEL, RELEASE_LABEL, TIER_LABEL, WAVE_LABEL
 from gitops.settings import GitOpsSettings
 from gitops.status import CellStatus, fleet_status
@@ -89,6 +88,9 @@ def status(
     if applications is not None:
         docs = _read_applications(applications)
     else:
+        # Rendering pulls in the cell module (Pulumi's SDK, ~1 s): only this path pays for it.
+        from gitops.applications import cell_application
+
         inputs = load_inputs(root)
         settings = GitOpsSettings()
         docs = [cell_application(cell, inputs.plan, settings) for cell in inputs.fleet.cells]

@@ -16,6 +16,8 @@ import pulumi
 from model.cells import Cell
 from model.contract import (
     DEFAULT_REGISTRY_REGION,
+    ERROR_RATE_PERCENT,
+    P99_LATENCY_MS,
     cell_log_group,
     database_cluster,
     error_rate_alarm,
@@ -37,8 +39,6 @@ from modules.cell.telemetry import log_group_tags
 from modules.cell.workloads import workload_manifests
 
 MANAGED_BY = "cellfleet"
-ERROR_RATE_PERCENT = 0.1
-P99_LATENCY_MS = 500.0
 
 
 @dataclass(frozen=True)
