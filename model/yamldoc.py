@@ -187,7 +187,7 @@ def parse_document(text: str, shown: str, *, allow_empty: bool = False) -> Docum
     return _parse_cached(text, shown, allow_empty)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)  # a 2,000-cell fleet at two revisions; bounded, as a document is a few KB
 def _parse_cached(text: str, shown: str, allow_empty: bool) -> Document:
     # The same file text parses to the same document: a process that loads a fleet twice (diff, tests)
     # parses each unchanged file once. Documents are never modified after parsing.
