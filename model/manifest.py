@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, StringConstraints, Tag
+from pydantic import AfterValidator, Discriminator, Field, StringConstraints, Tag, model_validator
 
 from model.cells import Engine
 from model.contract import CELL_DATABASE, PLATFORM_DATABASES
@@ -110,12 +110,33 @@ class Phase(Strict):
     checkpoint_interval: int | None = Field(default=None, ge=1)
 
 
+def _distinct_columns(columns: dict[str, str]) -> dict[str, str]:
+    """Each old column moves to a column of its own: otherwise contract would drop data the checks never compared."""
+    problems = [f"{old!r} maps to itself" for old, new in columns.items() if old == new]
+    targets: dict[str, list[str]] = {}
+    for old, new in columns.items():
+        targets.setdefault(new, []).append(old)
+    problems += [f"{' and '.join(map(repr, olds))} map to the same column {new!r}"
+                 for new, olds in targets.items() if len(olds) > 1]
+    problems += [f"{new!r} is both a new column and an old one" for new in targets if new in columns and columns[new] != new]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return columns
+
+
 class Change(Strict):
     """What the migration moves: `columns` maps each old column to its new one in `table`, walked by `key`."""
 
     table: Identifier
     key: Identifier = "id"
-    columns: dict[Identifier, Identifier] = Field(min_length=1)
+    columns: Annotated[dict[Identifier, Identifier], Field(min_length=1), AfterValidator(_distinct_columns)]
+
+    @model_validator(mode="after")
+    def _key_not_moved(self) -> Change:
+        # The backfill walks and checkpoints by the key: moving it would lose its place.
+        if self.key in self.columns or self.key in self.columns.values():
+            raise ValueError(f"the key column {self.key!r} cannot be one of the columns the migration moves")
+        return self
 
 
 class Estimates(Strict):
