@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import AfterValidator, Field, PlainValidator, StrictInt, model_validator
 
 from model.cells import CellId, Product, SemVer, Tier
 from model.errors import InputError, InputErrors
@@ -51,7 +51,18 @@ def _unique(value: tuple[str, ...]) -> tuple[str, ...]:
 
 SubjectId = Annotated[str, Field(pattern=SUBJECT_ID)]
 Variant = Annotated[str, Field(pattern=VARIANT)]
-VariantValue = StrictBool | StrictInt | StrictFloat | StrictStr
+
+
+def _scalar(value: object) -> bool | int | float | str:
+    """One line for a non-scalar value (a plain union would report each member's complaint)."""
+    if isinstance(value, bool | int | float | str):
+        return value
+    shown = "null" if value is None else "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) \
+        else type(value).__name__
+    raise ValueError(f"a variant's value must be a boolean, number or string, not {shown}")
+
+
+VariantValue = Annotated[bool | int | float | str, PlainValidator(_scalar)]
 
 
 class Scope(Strict):

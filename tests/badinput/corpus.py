@@ -26,7 +26,7 @@ from fleet.options import REPO_ROOT
 
 CASES = Path(__file__).parent / "cases"
 # What a fleet root holds: the inputs `fleet check` reads (no code, no generated files).
-FLEET_PARTS = ("cells", "pipelines/rollout.yaml", "landing_zone/api-gateway-config.yaml", "migrations")
+FLEET_PARTS = ("cells", "pipelines/rollout.yaml", "landing_zone/api-gateway-config.yaml", "migrations", "flags")
 
 
 @dataclass(frozen=True)
