@@ -13,11 +13,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from pipelines.plancheck import DIGEST_CHUNK
+from pipelines.plancheck import CHUNK_CELLS, DIGEST_CHUNK, DIGESTS_PER_PART
 
 HISTORY_QUOTA = 25_000
 BUDGET = HISTORY_QUOTA // 2  # half the quota: headroom for retries and the failure path (issue 18)
-MAX_BATCH = 250
+MAX_BATCH = CHUNK_CELLS  # a batch fits in one chunk of the plan object
 
 TASK = 5
 CALLBACK = 6  # .waitForTaskToken and .sync add TaskSubmitted
