@@ -60,7 +60,7 @@ def test_the_machine_reads_the_pinned_version_not_a_later_overwrite(env: em.Emul
     canary = started["plan"]["waves"][0]
     # Someone overwrites the canary wave's key after the start: a batch of `control-plane`.
     env.client("s3").put_object(Bucket=env.targets.plan_bucket, Key=canary["key"],
-                                Body=compact([{"cells": ["control-plane"], "openings": []}]).encode())
+                                Body=compact([{"batches": [["control-plane"]], "openings": []}]).encode())
     driver = em.Driver(env)
     result = driver.run(em.start(env, started), timeout=120)
     assert result["status"] == "SUCCEEDED", result
