@@ -11,10 +11,12 @@ Also for 10, 100, 1,000 and 10,000 synthetic cells (1 canary per 1,000, 10 % ent
 SMB, six regions; the packaged default policy with the enterprise wave selecting by tier):
 
 * definition bytes and state counts of the three machines (they do not depend on cells);
-* the rollout execution input (the plan) against Step Functions' 256 KiB input quota;
+* the rollout execution input (the plan's reference) against Step Functions' 256 KiB input quota;
 * the largest history (events) of any single execution, and state transitions per cell —
   measured on moto's execution mode for fleets up to 200 cells (with the model's prediction
-  for the same run next to it: the model is checked, execution by execution), and from the
+  for the same run next to it: the model is checked execution by execution, within
+  `MODEL_FACTOR`; the wave's Distributed Map items run inside the wave on moto, so only the
+  model counts them), and from the
   per-cell model (`pipelines.history`) with the policy's real bake times beyond.
 
 Run: `.venv/bin/python -m benchmarks.pipeline_scale [--measure 10,50,200] [--moto-wave] [--json]`.
@@ -133,7 +135,7 @@ def definition_row(plan: Plan) -> dict[str, Any]:
         "definition_bytes": sum(sizes.values()),
         "definition_bytes_by_machine": sizes,
         "states": sum(count_states(d) for d in docs.values()),
-        "input_bytes": len(json.dumps(rollout_input(plan, "2.5.0"))),
+        "input_bytes": quotas.measure(plan, rollout_input(plan, "2.5.0"))[1].value,  # the reference, not the plan
     }
 
 

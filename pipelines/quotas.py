@@ -142,6 +142,6 @@ _HINTS = {
     "definition size": " (fewer waves)",
     "execution input": " (fewer waves)",
     "state payload": " (split the wave: select fewer cells per wave in the rollout policy)",
-    "history events": " (split the wave, or a longer health_check_interval)",
+    "history events": " (a longer health_check_interval or a shorter bake)",
     "distributed map children at once": "",
 }
