@@ -70,8 +70,7 @@ def model(plan: Plan, overrides: dict[str, Any] | None, max_batch: int = history
     document = rollout_input(plan, "2.5.0", overrides, max_batch=max_batch)
     items = [planref.wave_items(w) for w in document["waves"]]
     predicted: dict[str, int] = {"rollout": history.rollout_events([len(c) for c in items])}
-    for i, (wave, chunks, settings) in enumerate(zip(document["waves"], items, wave_settings(plan, overrides),
-                                                      strict=True)):
+    for i, (chunks, settings) in enumerate(zip(items, wave_settings(plan, overrides), strict=True)):
         predicted[f"w{i}"] = history.wave_events(settings)
         rounds = 0 if settings["one_at_a_time"] else history.polls(settings)
         for c, chunk in enumerate(chunks):

@@ -1,18 +1,24 @@
 """The three state machines of a rollout, built with the typed ASL builder.
 
-* `rollout` (one per fleet): for each wave of the plan, in order, check the input's batches
-  against the plan's cells (a digest compiled in), then start the `wave` machine with the
-  policy's settings compiled in and only the overridable timings taken from the input's
-  `settings`; fail with the wave's error and cause. Its size grows with the number of waves.
-* `wave` (generic): notify; optional wave approval; deploy the wave's batches one after
-  the other (each a `batch` child execution); bake while polling every cell's alarms at an
-  interval; record; notify. On any failure: roll back the wave's touched cells, notify, fail.
+* `rollout` (one per fleet): for each wave of the plan, in order, check the wave's stored plan
+  object against the plan's cells (a digest compiled in; each item of a Distributed Map hashes
+  its own chunk, so the rollout holds one digest per chunk, never the cells), then start the
+  `wave` machine with the policy's settings compiled in, only the overridable timings taken from
+  the input's `settings`, and the object's key and version id; fail with the wave's error and
+  cause. Its size grows with the number of waves.
+* `wave` (generic): notify; optional wave approval; deploy the wave's chunks one after the other
+  (a Distributed Map over the plan object, each item running its chunk's batches one after the
+  other as `batch` child executions); bake while polling every cell's alarms at an interval (one
+  Distributed Map per round); record; notify. On any failure: roll back the wave's touched
+  cells, notify, fail. An item never fails on a batch's failure: it records the error and cause
+  on the wave's record (`WAVE_RECORD`), later deploy items skip, and the wave reads it back.
 * `batch` (generic): one Map over its cells in one of four modes: `deploy`, `health`,
   `record`, `rollback`.
 
-Cells never appear in a definition: they come from the plan, which the execution input names
-(`pipelines.planref`: one S3 object per wave, read by a Distributed Map), so the definitions
-stay the same size for 10 or 100,000 cells, and the input grows with the waves only.
+Cells never appear in a definition nor in any execution's input or state beyond one chunk
+(`pipelines.planref`: one S3 object per wave, read by Distributed Maps at the version the input
+pins), so the definitions stay the same size for 10 or 100,000 cells, the input grows with the
+waves only, and a wave's history with its bake rounds only.
 """
 
 from __future__ import annotations

@@ -120,15 +120,15 @@ def measure(plan: Plan, document: JSON, targets: Targets | None = None) -> list[
         events += [(f"wave {w['name']} batch", history.batch_events(s, max(map(len, w["batches"]), default=0)))]
     events.append(("rollout load item", history.load_events(min(CHUNK_CELLS, max(len(w.cells) for w in plan.waves)))))
     longest, count = max(events, key=lambda we: we[1])
-    chunks = max((len(c) for c in items), default=0)
-    at_once = max(min(chunks, LOAD_CONCURRENCY), min(chunks, CHUNK_CONCURRENCY))
+    most = max((len(c) for c in items), default=0)  # the chunks of the largest wave
+    at_once = min(most, max(LOAD_CONCURRENCY, CHUNK_CONCURRENCY))
     return [
         Figure("definition size", size, DEFINITION_QUOTA, f"{kind} machine"),
         Figure("execution input", _bytes(reference), INPUT_QUOTA, "rollout"),
         Figure("state payload", state + RUNTIME_ALLOWANCE, STATE_QUOTA, where),
         Figure("history events", count, history.HISTORY_QUOTA, longest, "events"),
         Figure("distributed map children at once", at_once, DISTRIBUTED_CHILDREN_QUOTA,
-               f"checking the health of {chunks:,} chunks", "executions"),
+               f"checking the health of {most:,} chunks", "executions"),
     ]
 
 
