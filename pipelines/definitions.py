@@ -1,18 +1,24 @@
 """The three state machines of a rollout, built with the typed ASL builder.
 
-* `rollout` (one per fleet): for each wave of the plan, in order, check the input's batches
-  against the plan's cells (a digest compiled in), then start the `wave` machine with the
-  policy's settings compiled in and only the overridable timings taken from the input's
-  `settings`; fail with the wave's error and cause. Its size grows with the number of waves.
-* `wave` (generic): notify; optional wave approval; deploy the wave's batches one after
-  the other (each a `batch` child execution); bake while polling every cell's alarms at an
-  interval; record; notify. On any failure: roll back the wave's touched cells, notify, fail.
+* `rollout` (one per fleet): for each wave of the plan, in order, check the wave's stored plan
+  object against the plan's cells (a digest compiled in; each item of a Distributed Map hashes
+  its own chunk, so the rollout holds one digest per chunk, never the cells), then start the
+  `wave` machine with the policy's settings compiled in, only the overridable timings taken from
+  the input's `settings`, and the object's key and version id; fail with the wave's error and
+  cause. Its size grows with the number of waves.
+* `wave` (generic): notify; optional wave approval; deploy the wave's chunks one after the other
+  (a Distributed Map over the plan object, each item running its chunk's batches one after the
+  other as `batch` child executions); bake while polling every cell's alarms at an interval (one
+  Distributed Map per round); record; notify. On any failure: roll back the wave's touched
+  cells, notify, fail. An item never fails on a batch's failure: it records the error and cause
+  on the wave's record (`WAVE_RECORD`), later deploy items skip, and the wave reads it back.
 * `batch` (generic): one Map over its cells in one of four modes: `deploy`, `health`,
   `record`, `rollback`.
 
-Cells never appear in a definition: they come from the plan, which the execution input names
-(`pipelines.planref`: one S3 object per wave, read by a Distributed Map), so the definitions
-stay the same size for 10 or 100,000 cells, and the input grows with the waves only.
+Cells never appear in a definition nor in any execution's input or state beyond one chunk
+(`pipelines.planref`: one S3 object per wave, read by Distributed Maps at the version the input
+pins), so the definitions stay the same size for 10 or 100,000 cells, the input grows with the
+waves only, and a wave's history with its bake rounds only.
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from pipelines.asl import (
     Wait,
 )
 from pipelines.health_checks import analysis_states, bake_carry, bake_start, quiet_tick, share_bake
-from pipelines.plancheck import DIGEST_CHUNK, cells_digest
+from pipelines.plancheck import DIGEST_CHUNK, DIGESTS_PER_PART, cells_digest
 from pipelines.settings import OVERRIDABLE, fixed_settings, overridable_defaults
 from pipelines.targets import Targets
 from pipelines.waves import Plan, Wave
@@ -154,28 +160,54 @@ CATCH_ALL = ("States.ALL",)
 # rollout
 
 
+def _hash_parts(prefix: str, items: str, result_path: str, next_: str) -> Map:
+    """An inline Map hashing each part of `items` (a partitioned list): `[{"d": sha256}]` at `result_path`."""
+    part = Graph(start_at=f"{prefix}digest part")
+    part.add(f"{prefix}digest part", Pass(parameters={"d.$": "States.Hash(States.JsonToString($.part), 'SHA-256')"},
+                                          end=True))
+    return Map(
+        item_processor=part, items_path=items,
+        item_selector={"part.$": "$$.Map.Item.Value"}, max_concurrency=1, result_path=result_path, next=next_,
+    )
+
+
+def _chunk_digest(prefix: str) -> Graph:
+    """One item of the load Map: its chunk's cells hashed in parts (`pipelines.plancheck.chunk_digest`)."""
+    graph = Graph(start_at=f"{prefix}chunk cells")
+    graph.add(f"{prefix}chunk cells", Pass(parameters={"cells.$": "$.batches[*][*]"}, next=f"{prefix}chunk partition"))
+    graph.add(f"{prefix}chunk partition", Pass(
+        parameters={"parts.$": f"States.ArrayPartition($.cells, {DIGEST_CHUNK})"}, next=f"{prefix}chunk parts",
+    ))
+    graph.add(f"{prefix}chunk parts", _hash_parts(f"{prefix}chunk ", "$.parts", "$.parts",
+                                                  f"{prefix}chunk digest"))
+    graph.add(f"{prefix}chunk digest", Pass(
+        parameters={"d.$": "States.Hash(States.JsonToString($.parts), 'SHA-256')"}, end=True,
+    ))
+    return graph
+
+
 def _check_wave_cells(graph: Graph, wave: Wave, targets: Targets, timeout: int, next_: str) -> str:
-    """States loading `wave`'s batches from the plan object and checking they are the plan's cells, in order.
+    """States checking that `wave`'s stored plan object holds the plan's cells, in order.
 
     The input names the wave's object (`pipelines.planref`); a Distributed Map reads the version it
-    pins from the plan bucket (compiled in, never from the input) into `$.current.plan`. The
-    definition carries only a digest of the plan's cells (`pipelines.plancheck`), so a batch naming
-    `control-plane` or any cell of another wave is refused before anything is deployed, and the
-    definition does not grow with the fleet.
+    pins from the plan bucket (compiled in, never from the input), each item (a chunk of cells)
+    hashing its own cells, so the rollout's state holds one 64-character digest per chunk, never
+    the cells. The definition carries only the digest of the plan's cells (`pipelines.plancheck`),
+    so a batch naming `control-plane` or any cell of another wave is refused before anything is
+    deployed, and the definition does not grow with the fleet.
     """
     prefix = f"{wave.name}: "
     graph.add(f"{prefix}settings", Pass(
         parameters={"defaults": overridable_defaults(wave, timeout), "ref.$": f"States.ArrayGetItem($.plan.waves, {wave.index})"},
-        result_path="$.current", next=f"{prefix}load batches",
+        result_path="$.current", next=f"{prefix}digest chunks",
     ))
-    graph.add(f"{prefix}load batches", Map(
-        item_processor=_loaded_batch(prefix),
-        item_reader={"Resource": S3_GET, "ReaderConfig": {"InputType": "JSON"}, "Parameters": {
-            "Bucket": targets.plan_bucket, "Key.$": "$.current.ref.key", "VersionId.$": "$.current.ref.version_id"}},
+    graph.add(f"{prefix}digest chunks", Map(
+        item_processor=_chunk_digest(prefix),
+        item_reader=_plan_reader(targets, "$.current.ref"),
         max_concurrency=LOAD_CONCURRENCY,
-        result_selector={"batches.$": "$[*].cells", "openings.$": "$[*].openings"},
-        result_path="$.current.plan", catch=(Catch(CATCH_ALL, f"{prefix}plan unreadable"),),
-        next=f"{prefix}flatten cells",
+        result_selector={"digests.$": "$[*].d"},
+        result_path="$.check", catch=(Catch(CATCH_ALL, f"{prefix}plan unreadable"),),
+        next=f"{prefix}partition digests",
     ))
     graph.add(f"{prefix}plan unreadable", Pass(
         parameters={"error": "PlanUnreadable",
@@ -183,21 +215,12 @@ def _check_wave_cells(graph: Graph, wave: Wave, targets: Targets, timeout: int, 
                                "deployed', $.error.Error)"},
         result_path="$.failure", next="Rollout failed",
     ))
-    graph.add(f"{prefix}flatten cells", Pass(
-        parameters={"cells.$": "$.current.plan.batches[*][*]"}, result_path="$.check", next=f"{prefix}partition cells",
-    ))
-    graph.add(f"{prefix}partition cells", Pass(
-        parameters={"parts.$": f"States.ArrayPartition($.check.cells, {DIGEST_CHUNK})"},
+    graph.add(f"{prefix}partition digests", Pass(
+        parameters={"parts.$": f"States.ArrayPartition($.check.digests, {DIGESTS_PER_PART})"},
         result_path="$.check", next=f"{prefix}digest parts",
     ))
-    digest_part = Graph(start_at=f"{prefix}digest part")
-    digest_part.add(f"{prefix}digest part", Pass(
-        parameters={"d.$": "States.Hash(States.JsonToString($.part), 'SHA-256')"}, end=True,
-    ))
-    graph.add(f"{prefix}digest parts", Map(
-        item_processor=digest_part, items_path="$.check.parts", item_selector={"part.$": "$$.Map.Item.Value"},
-        max_concurrency=1, result_path="$.check.parts", next=f"{prefix}digest cells",
-    ))
+    graph.add(f"{prefix}digest parts", _hash_parts(prefix, "$.check.parts", "$.check.parts",
+                                                   f"{prefix}digest cells"))
     graph.add(f"{prefix}digest cells", Pass(
         parameters={
             "digest.$": "States.Hash(States.JsonToString($.check.parts), 'SHA-256')",
@@ -219,11 +242,10 @@ def _check_wave_cells(graph: Graph, wave: Wave, targets: Targets, timeout: int, 
     return f"{prefix}settings"
 
 
-def _loaded_batch(prefix: str) -> Graph:
-    """A plan item as it is: the Distributed Map's output is then the wave's items, in order."""
-    graph = Graph(start_at=f"{prefix}batch item")
-    graph.add(f"{prefix}batch item", Pass(end=True))
-    return graph
+def _plan_reader(targets: Targets, ref: str) -> JSON:
+    """An ItemReader over the pinned version of a wave's plan object (the bucket compiled in, never from input)."""
+    return {"Resource": S3_GET, "ReaderConfig": {"InputType": "JSON"}, "Parameters": {
+        "Bucket": targets.plan_bucket, "Key.$": f"{ref}.key", "VersionId.$": f"{ref}.version_id"}}
 
 
 def _wave_settings(wave: Wave) -> JSON:
@@ -250,8 +272,8 @@ def rollout_definition(plan: Plan, targets: Targets) -> JSON:
                 "version.$": "$.version",
                 "rollout.$": "$$.Execution.Name",
                 "settings": _wave_settings(wave),
-                "batches.$": "$.current.plan.batches",
-                "openings.$": "$.current.plan.openings",
+                "plan": {"key.$": "$.current.ref.key", "version_id.$": "$.current.ref.version_id"},
+                "cells": len(wave.cells),
             },
             catch=(Catch(CATCH_ALL, "Wave: child failed?"),),
             next=after,
@@ -280,12 +302,21 @@ def _wave_message(event: str, **extra: Any) -> JSON:
     }
 
 
-def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurrency: int, **kw: Any) -> Map:
-    """A Map over the wave's batches starting one `batch` child execution each.
+# The wave's failure record in the rollout-state table: a key no cell id can take (`model.cells.CELL_ID`).
+# A Distributed Map that fails loses its items' error and cause, so an item records them here instead
+# of failing, and the wave reads them back after the Map.
+WAVE_RECORD = "wave:{}"
+# Chunks one health or record Distributed Map runs at once (child executions; the quota is 10,000).
+CHUNK_CONCURRENCY = 1000
+
+
+def _batches_map(targets: Targets, mode: str, code: str, concurrency: int, **kw: Any) -> Map:
+    """An inline Map over one chunk's batches starting one `batch` child execution each.
 
     A failed child is turned into the child's own error and cause inside the iteration, so
     the Map fails with e.g. `DeployFailed` / `cell x: ...` rather than `States.TaskFailed`.
     A rollback iteration outputs the cells of its batch whose rollback failed or went unanswered.
+    Children are named `<wave execution>-<code><chunk>-<batch>` (`code` like `d`, `h{round}-`).
     """
     collect: dict[str, Any] = {"end": True}
     if mode == "rollback":
@@ -302,8 +333,9 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
                                                     result_path="$.batch_windows", next="deploy batch"))
         processor.add("deploy: no windows", Pass(result={"list": []}, result_path="$.batch_windows",
                                                  next="deploy batch"))
+    name_args = "$.wave, $.round, $.chunk, $.batch" if mode == "health" else "$.wave, $.chunk, $.batch"
     processor.add(f"{mode} batch", start_child(
-        targets, "batch", f"{{}}-{code}", name_args,
+        targets, "batch", f"{{}}-{code}{{}}-{{}}", name_args,
         {
             "mode": mode,
             "cells.$": "$.cells",
@@ -328,12 +360,14 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
     selector = {
         "cells.$": "$$.Map.Item.Value",
         "batch.$": "$$.Map.Item.Index",
+        "chunk.$": "$.chunk",
+        "wave.$": "$.wave",
         "version.$": "$.version",
         "rollout.$": "$.rollout",
         "settings.$": "$.settings",
     }
     if mode == "health":
-        selector["round.$"] = "$.bake.round"
+        selector["round.$"] = "$.round"
     if mode == "deploy":
         selector["windows.$"] = "$.openings"
     return Map(
@@ -345,8 +379,108 @@ def _batches_map(targets: Targets, mode: str, code: str, name_args: str, concurr
     )
 
 
+def _record_key(path: str) -> JSON:
+    return {CELL_KEY: {"S.$": f"States.Format('{WAVE_RECORD.format('{}')}', {path})"}}
+
+
+def _chunk(targets: Targets, mode: str, code: str, concurrency: int) -> Graph:
+    """One item of a wave's Distributed Map: a chunk of the plan object, its batches run one Map.
+
+    The item never fails on a batch's failure: it records the failure on the wave's record
+    (`WAVE_RECORD`; the first one recorded wins) and ends, and an item of a later chunk that finds
+    the record skips its batches, so deploying stops at the first failed batch. A rollback item
+    outputs `{failed: [cells]}` (the cells whose rollback failed or went unanswered), else `{}`.
+    """
+    m = f"{mode} chunk"
+    if mode == "rollback":
+        graph = Graph(start_at=f"{m}: batches")
+        graph.add(f"{m}: batches", _batches_map(targets, mode, code, concurrency, result_path="$.outcomes",
+                                                next=f"{m}: lists"))
+        graph.add(f"{m}: lists", Pass(parameters={"lists.$": "$.outcomes[*].failed"}, next=f"{m}: any failed?"))
+        graph.add(f"{m}: any failed?", Choice(
+            choices=(ChoiceRule({"Variable": "$.lists[0]", "IsPresent": True}, f"{m}: failed cells"),),
+            default=f"{m}: none failed",
+        ))
+        graph.add(f"{m}: failed cells", Pass(parameters={"failed.$": "$.lists[*][*]"}, end=True))
+        graph.add(f"{m}: none failed", Pass(result={}, end=True))
+        return graph
+    graph = Graph(start_at=f"{m}: failed earlier?")
+    graph.add(f"{m}: failed earlier?", Task(
+        resource=DDB_GET,
+        parameters={"TableName": targets.rollout_table, "Key": _record_key("$.wave"), "ConsistentRead": True},
+        result_path="$.earlier", retry=retry("dynamodb"), next=f"{m}: skip?",
+    ))
+    graph.add(f"{m}: skip?", Choice(
+        choices=(ChoiceRule({"Variable": "$.earlier.Item", "IsPresent": True}, f"{m}: done"),),
+        default=f"{m}: batches",
+    ))
+    graph.add(f"{m}: batches", _batches_map(
+        targets, mode, code, concurrency, catch=(Catch(CATCH_ALL, f"{m}: record failure"),), next=f"{m}: done",
+    ))
+    graph.add(f"{m}: record failure", Task(
+        resource=DDB_UPDATE,
+        parameters={
+            "TableName": targets.rollout_table,
+            "Key": _record_key("$.wave"),
+            "UpdateExpression": "SET #error = :error, #cause = :cause, rollout_id = :rollout, updated_at = :at",
+            "ConditionExpression": "attribute_not_exists(#error)",
+            "ExpressionAttributeNames": {"#error": "error", "#cause": "cause"},
+            "ExpressionAttributeValues": {":error": {"S.$": "$.error.Error"}, ":cause": {"S.$": "$.error.Cause"},
+                                          ":rollout": {"S.$": "$.rollout"}, ":at": {"S.$": "$$.State.EnteredTime"}},
+        },
+        result_path=NULL, retry=retry("dynamodb"),
+        catch=(Catch(("DynamoDB.ConditionalCheckFailedException",), f"{m}: done", result_path=NULL),),
+        next=f"{m}: done",
+    ))
+    graph.add(f"{m}: done", Pass(result={}, end=True))
+    return graph
+
+
+def _chunks_map(targets: Targets, mode: str, code: str, *, concurrency: int, chunks: int, **kw: Any) -> Map:
+    """A Distributed Map over the wave's plan object (the pinned version the input names), one chunk per item.
+
+    Its items run as child executions, whose events do not count in the wave's history.
+    """
+    selector = {
+        "batches.$": "$$.Map.Item.Value.batches",
+        "openings.$": "$$.Map.Item.Value.openings",
+        "chunk.$": "$$.Map.Item.Index",
+        "wave.$": "$$.Execution.Name",
+        "version.$": "$.version",
+        "rollout.$": "$.rollout",
+        "settings.$": "$.settings",
+    }
+    if mode == "health":
+        selector["round.$"] = "$.bake.round"
+    return Map(
+        item_processor=_chunk(targets, mode, code, concurrency),
+        item_reader=_plan_reader(targets, "$.plan"),
+        item_selector=selector,
+        max_concurrency=chunks,
+        **{"result_path": NULL, **kw},
+    )
+
+
+def _outcome(graph: Graph, targets: Targets, stage: str, next_: str) -> str:
+    """After a stage's Distributed Map: the failure an item recorded on the wave's record, if any, rolls back."""
+    graph.add(f"{stage}: outcome", Task(
+        resource=DDB_GET,
+        parameters={"TableName": targets.rollout_table, "Key": _record_key("$$.Execution.Name"), "ConsistentRead": True},
+        result_path="$.outcome", retry=retry("dynamodb"), next=f"{stage}: failed?",
+    ))
+    graph.add(f"{stage}: failed?", Choice(
+        choices=(ChoiceRule({"Variable": "$.outcome.Item", "IsPresent": True}, f"{stage}: recorded failure"),),
+        default=next_,
+    ))
+    graph.add(f"{stage}: recorded failure", Pass(
+        parameters={"error.$": "$.outcome.Item.error.S", "cause.$": "$.outcome.Item.cause.S"},
+        result_path="$.failure", next="Roll back batches",
+    ))
+    return f"{stage}: outcome"
+
+
 def _caught(graph: Graph, name: str, next_: str) -> str:
-    """`$.error` (a named failure raised by a batch iteration) as `$.failure = {error, cause}`."""
+    """`$.error` (a Distributed Map that failed as a whole, e.g. its object unreadable) as `$.failure`."""
     graph.add(name, Pass(parameters={"error.$": "$.error.Error", "cause.$": "$.error.Cause"},
                          result_path="$.failure", next=next_))
     return name
@@ -364,8 +498,7 @@ def wave_definition(targets: Targets) -> JSON:
     graph.add("Request wave approval", Task(
         resource=SNS_WAIT,
         parameters={"TopicArn": targets.approvals_topic_arn, "Message": _wave_message(
-            "approval_requested", kind="wave",
-            **{"task_token.$": "$$.Task.Token", "batch_count.$": "States.ArrayLength($.batches)"},
+            "approval_requested", kind="wave", **{"task_token.$": "$$.Task.Token", "cell_count.$": "$.cells"},
         )},
         timeout_seconds_path="$.settings.approval_timeout_seconds",
         result_path=NULL,
@@ -382,9 +515,10 @@ def wave_definition(targets: Targets) -> JSON:
                     "cause.$": "States.Format('wave {}: approval rejected: {}', $.settings.wave, $.error.Cause)"},
         result_path="$.failure", next="Notify wave failed",
     ))
-    to_rollback = (Catch(CATCH_ALL, "Deploy failed"),)
-    graph.add("Deploy batches", _batches_map(
-        targets, "deploy", "d{}", "$$.Execution.Name, $.batch", 1, catch=to_rollback, next="Bake?",
+    # Deploy: one chunk at a time, its batches one at a time (fail-fast: later chunks skip on a recorded failure).
+    graph.add("Deploy batches", _chunks_map(
+        targets, "deploy", "d", concurrency=1, chunks=1, catch=(Catch(CATCH_ALL, "Deploy failed"),),
+        next=_outcome(graph, targets, "Deploy", "Bake?"),
     ))
     graph.add("Bake?", Choice(
         choices=(ChoiceRule(eq("$.settings.one_at_a_time", True), "Notify wave succeeded"),),
@@ -392,9 +526,9 @@ def wave_definition(targets: Targets) -> JSON:
     ))
     graph.add("Start bake", bake_start({"seconds": 0, "round": 0}, "Share bake"))
     graph.add("Share bake", share_bake("Check health"))
-    graph.add("Check health", _batches_map(
-        targets, "health", "h{}-{}", "$$.Execution.Name, $.round, $.batch", 0,
-        catch=(Catch(CATCH_ALL, "Bake failed"),), next="Baked long enough?",
+    graph.add("Check health", _chunks_map(
+        targets, "health", "h{}-", concurrency=0, chunks=CHUNK_CONCURRENCY, catch=(Catch(CATCH_ALL, "Bake failed"),),
+        next=_outcome(graph, targets, "Health", "Baked long enough?"),
     ))
     graph.add("Baked long enough?", Choice(
         choices=(ChoiceRule({"Variable": "$.bake.seconds", "NumericGreaterThanEqualsPath": "$.settings.bake_seconds"},
@@ -411,20 +545,20 @@ def wave_definition(targets: Targets) -> JSON:
         result_path="$.bake", next="Quiet window reach",
     ))
     quiet_tick(graph, "", "Share bake")
-    graph.add("Record batches", _batches_map(
-        targets, "record", "v{}", "$$.Execution.Name, $.batch", 0,
-        catch=(Catch(CATCH_ALL, "Record failed"),), next="Notify wave succeeded",
+    graph.add("Record batches", _chunks_map(
+        targets, "record", "v", concurrency=0, chunks=CHUNK_CONCURRENCY, catch=(Catch(CATCH_ALL, "Record failed"),),
+        next=_outcome(graph, targets, "Record", "Notify wave succeeded"),
     ))
     graph.add("Notify wave succeeded", publish(targets, _wave_message("wave_succeeded"), "Wave succeeded"))
     graph.add("Wave succeeded", Succeed())
     for name in ("Deploy failed", "Bake failed", "Record failed"):
         _caught(graph, name, "Roll back batches")
-    graph.add("Roll back batches", _batches_map(
-        targets, "rollback", "r{}", "$$.Execution.Name, $.batch", 1, result_path="$.rollback.batches",
+    graph.add("Roll back batches", _chunks_map(
+        targets, "rollback", "r", concurrency=1, chunks=1, result_path="$.rollback.chunks",
         catch=(Catch(CATCH_ALL, "Notify wave failed", result_path="$.rollback_error"),), next="Failed rollbacks",
     ))
     # Single-wildcard paths only: `$.a[*].b` matching nothing is `[]`, a nested wildcard would be an error.
-    graph.add("Failed rollbacks", Pass(parameters={"lists.$": "$.rollback.batches[*].failed"},
+    graph.add("Failed rollbacks", Pass(parameters={"lists.$": "$.rollback.chunks[*].failed"},
                                        result_path="$.rollback", next="Any rollback failed?"))
     graph.add("Any rollback failed?", Choice(
         choices=(ChoiceRule({"Variable": "$.rollback.lists[0]", "IsPresent": True}, "Flatten failed rollbacks"),),

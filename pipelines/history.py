@@ -1,7 +1,10 @@
 """A per-cell model of execution history (events) and state transitions, used to size batches.
 
 Step Functions caps one execution at 25,000 history events. Cells run in `batch`
-child executions; a wave execution sees a handful of events per batch. The model counts
+child executions, started by the items of the wave's Distributed Maps (one child execution per
+chunk of the plan object, `pipelines.plancheck.CHUNK_CELLS` cells); a Distributed Map's items do
+not write to the wave's history, so a wave execution sees a handful of events per stage and per
+bake round, whatever its cells. The model counts
 the events each state type writes (Task: entered, scheduled, started, [submitted],
 succeeded, exited; Pass/Choice/Wait: entered, exited; Map iteration: started, succeeded)
 along the happy path, and the benchmark checks it against moto's real histories.
@@ -13,11 +16,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from pipelines.plancheck import DIGEST_CHUNK
+from pipelines.plancheck import CHUNK_CELLS, DIGEST_CHUNK, DIGESTS_PER_PART
 
 HISTORY_QUOTA = 25_000
 BUDGET = HISTORY_QUOTA // 2  # half the quota: headroom for retries and the failure path (issue 18)
-MAX_BATCH = 250
+MAX_BATCH = CHUNK_CELLS  # a batch fits in one chunk of the plan object
 
 TASK = 5
 CALLBACK = 6  # .waitForTaskToken and .sync add TaskSubmitted
@@ -88,30 +91,45 @@ def record_batch_events(cells: int) -> int:
     return EXECUTION + FLOW + MAP + cells * (ITERATION + TASK)
 
 
-def wave_events(settings: dict[str, Any], batches: int) -> int:
-    """Events of one wave execution (happy path)."""
-    child = ITERATION + CALLBACK
+DISTRIBUTED = MAP + MAP_RUN + TASK + FLOW  # a wave's Distributed Map, then reading the wave's record and the choice
+
+
+def wave_events(settings: dict[str, Any]) -> int:
+    """Events of one wave execution (happy path): constant per stage and per bake round."""
     events = EXECUTION + TASK + FLOW  # notify, approval choice
     if settings["approval"] and not settings["one_at_a_time"]:
         events += CALLBACK
-    events += MAP + batches * child + FLOW  # deploy batches, bake choice
+    events += DISTRIBUTED + FLOW  # deploy chunks, bake choice
     if not settings["one_at_a_time"]:
         rounds = polls(settings)
-        events += 2 * FLOW + rounds * (MAP + batches * child + FLOW) + (rounds - 1) * (FLOW + FLOW + QUIET_TICK + FLOW)
-        events += MAP + batches * child
+        events += 2 * FLOW + rounds * (DISTRIBUTED + FLOW) + (rounds - 1) * (FLOW + FLOW + QUIET_TICK + FLOW)
+        events += DISTRIBUTED
     return events + TASK + FLOW  # notify, succeed
 
 
-def rollout_events(wave_sizes: Sequence[int]) -> int:
+def chunk_events(mode: str, batches: int) -> int:
+    """Events of one item of a wave's Distributed Map (a child execution on AWS): one `batch` child per batch."""
+    child = ITERATION + CALLBACK + (2 * FLOW if mode == "deploy" else 0)  # deploy: the batch's window choice, pass
+    if mode == "rollback":
+        return EXECUTION + MAP + batches * (child + FLOW + FLOW) + 3 * FLOW
+    return EXECUTION + TASK + FLOW + MAP + batches * child + FLOW
+
+
+def rollout_events(chunks: Sequence[int]) -> int:
     """Events of the rollout execution (settings given in the input, as `rollout start` does).
 
-    Per wave: the Distributed Map loading its batches from the plan object (its items in child
-    executions), the plan check (four Pass states, a Choice, and a Map hashing one part per
-    `DIGEST_CHUNK` cells), then the wave child.
+    Per wave (`chunks`: its number of chunks): the Distributed Map hashing its chunks (its items
+    in child executions), the plan check (three Pass states, a Choice, and a Map hashing one part
+    per `DIGESTS_PER_PART` chunk digests), then the wave child.
     """
-    per_wave = [5 * FLOW + MAP + MAP_RUN + MAP + math.ceil(n / DIGEST_CHUNK) * (ITERATION + FLOW) + CALLBACK
-                for n in wave_sizes]
+    per_wave = [4 * FLOW + MAP + MAP_RUN + MAP + math.ceil(n / DIGESTS_PER_PART) * (ITERATION + FLOW) + CALLBACK
+                for n in chunks]
     return EXECUTION + FLOW + sum(per_wave) + TASK + FLOW
+
+
+def load_events(cells: int) -> int:
+    """Events of one item of the rollout's load Map (a child execution on AWS): hashing its chunk."""
+    return EXECUTION + 3 * FLOW + MAP + math.ceil(cells / DIGEST_CHUNK) * (ITERATION + FLOW)
 
 
 def transitions(events: int) -> int:

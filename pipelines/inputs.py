@@ -1,8 +1,9 @@
 """The rollout execution's input: the version, optional setting overrides, and the plan's cells.
 
-The plan travels in the input (never in a definition): per wave, its cells in deploy order,
-cut into batches small enough that one batch execution stays within the history budget
-(`pipelines.history.batch_size`).
+The plan document (stored by reference, `pipelines.planref`; never in a definition): per wave,
+its cells in deploy order, cut into batches small enough that one batch execution stays within
+the history budget (`pipelines.history.batch_size`). A batch never spans two chunks of
+`pipelines.plancheck.CHUNK_CELLS` cells (the plan object's items).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from model.errors import InputError, InputErrors
 from pipelines.history import MAX_BATCH, batch_size
+from pipelines.plancheck import CHUNK_CELLS
 from pipelines.settings import check_overrides, effective, wave_defaults
 from pipelines.waves import Plan
 from pipelines.windows import Opening
@@ -52,6 +54,7 @@ def rollout_input(
         raise InputErrors(InputError("--set", 0, "settings", p) for p in problems)
     waves = []
     for wave, settings in zip(plan.waves, wave_settings(plan, overrides), strict=True):
-        batches = chunks(wave.cells, batch_size(settings, max_batch))
+        size = batch_size(settings, min(max_batch, CHUNK_CELLS))
+        batches = [batch for chunk in chunks(wave.cells, CHUNK_CELLS) for batch in chunks(tuple(chunk), size)]
         waves.append({"name": wave.name, "batches": batches, "openings": _openings(batches, openings)})
     return {"version": version, "settings": dict(overrides or {}), "waves": waves}

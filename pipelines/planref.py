@@ -7,11 +7,14 @@ the input carries only the reference: bucket, key prefix, the plan's digest and,
 object's key, version id, ETag and SHA-256. The input's size grows with the number of waves,
 never with the cells.
 
-A wave's object is a JSON array with one item per batch, `{"cells": [...], "openings": [...]}`
-(the openings laid out like the cells, `[]` for a batch without windowed cells), the shape a
-Distributed Map's `ItemReader` (InputType JSON) iterates. The rollout machine reads the version
-the reference pins, so overwriting a key after the start changes nothing, and it still checks
-the cells against the digest compiled into its definition (`pipelines.plancheck`).
+A wave's object is a JSON array with one item per chunk of the wave's cells
+(`pipelines.plancheck.CHUNK_CELLS`, the last one shorter): `{"batches": [[...], ...], "openings": [...]}`
+(the openings laid out like the chunk's batches, `[]` for a chunk without windowed cells), the
+shape a Distributed Map's `ItemReader` (InputType JSON) iterates. The rollout machine reads the
+version the reference pins, each item hashing its chunk (checked against the digest compiled into
+its definition, `pipelines.plancheck`), and hands the wave execution only the key and version id:
+the wave's Distributed Maps read the same version, one chunk per item. No execution's state ever
+holds the wave's cells.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model.jsonio import compact
+from pipelines.plancheck import CHUNK_CELLS
 from pipelines.targets import PLANS_PREFIX
 
 JSON = dict[str, Any]
@@ -55,10 +59,30 @@ def plan_digest(document: JSON) -> str:
     return hashlib.sha256(compact(document).encode()).hexdigest()
 
 
+def chunk_batches(batches: Sequence[Sequence[str]]) -> list[list[int]]:
+    """Batch indexes grouped into chunks: consecutive batches while they hold at most `CHUNK_CELLS` cells.
+
+    `rollout_input` cuts batches inside chunks, so this gives back exactly the chunks of the cells.
+    """
+    groups: list[list[int]] = []
+    filled = CHUNK_CELLS
+    for j, batch in enumerate(batches):
+        if filled + len(batch) > CHUNK_CELLS:
+            groups.append([])
+            filled = 0
+        groups[-1].append(j)
+        filled += len(batch)
+    return groups
+
+
 def wave_items(wave: JSON) -> list[JSON]:
-    """A wave of the plan document as ItemReader items: one `{cells, openings}` per batch."""
-    openings = wave["openings"]
-    return [{"cells": batch, "openings": openings[j] if openings else []} for j, batch in enumerate(wave["batches"])]
+    """A wave of the plan document as ItemReader items: one `{batches, openings}` per chunk."""
+    batches, openings = wave["batches"], wave["openings"]
+    items = []
+    for group in chunk_batches(batches):
+        mine = [openings[j] for j in group] if openings else []
+        items.append({"batches": [batches[j] for j in group], "openings": mine if any(mine) else []})
+    return items
 
 
 def plan_objects(document: JSON) -> list[WaveObject]:
@@ -82,6 +106,6 @@ def execution_input(document: JSON, bucket: str, objects: Sequence[WaveObject], 
 
 def wave_from_items(name: str, items: Sequence[JSON]) -> JSON:
     """A wave object's items back as the plan document's wave (what the machine loads)."""
-    openings = [item["openings"] for item in items]
-    return {"name": name, "batches": [item["cells"] for item in items],
-            "openings": openings if any(openings) else []}
+    batches = [batch for item in items for batch in item["batches"]]
+    openings = [item["openings"][j] if item["openings"] else [] for item in items for j in range(len(item["batches"]))]
+    return {"name": name, "batches": batches, "openings": openings if any(openings) else []}

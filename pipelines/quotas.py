@@ -8,11 +8,13 @@ half its quota at 1,000, 10,000 and 100,000 cells.
 
 * definition size: 1 MiB per state machine (the rollout's grows with the waves only);
 * execution input: 256 KiB (the reference: grows with the waves only);
-* state payload: 256 KiB; the largest is the rollout's while it checks a wave (the reference,
-  the wave's loaded batches and openings, its flattened cells), then the wave execution's input;
+* state payload: 256 KiB; the rollout's while it checks a wave (the reference, one digest per
+  chunk of the wave), the wave execution's (its input names the wave's object: constant), and one
+  item of a wave's Distributed Map (one chunk's batches and openings, at most `CHUNK_CELLS` cells);
 * history: 25,000 events per execution (`pipelines.history`, with its headroom `BUDGET`);
-* Map concurrency: a Distributed Map runs at most 10,000 child executions at once; an inline
-  Map runs at most 40 iterations at once (more are queued, so the wave takes longer, not fails).
+* Map concurrency: a Distributed Map runs at most 10,000 child executions at once (the load
+  Map runs `LOAD_CONCURRENCY`, the health and record Maps `CHUNK_CONCURRENCY`); an inline Map
+  runs at most 40 iterations at once (more are queued, so the wave takes longer, not fails).
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from typing import Any
 
 from model.jsonio import compact
 from pipelines import history
-from pipelines.definitions import LOAD_CONCURRENCY, definitions
+from pipelines.definitions import CHUNK_CONCURRENCY, LOAD_CONCURRENCY, definitions
 from pipelines.inputs import INPUT_QUOTA, wave_settings
-from pipelines.plancheck import DIGEST_CHUNK
-from pipelines.planref import Stored, execution_input, plan_objects
+from pipelines.plancheck import CHUNK_CELLS, DIGESTS_PER_PART
+from pipelines.planref import Stored, execution_input, plan_objects, wave_items
 from pipelines.settings import overridable_defaults
 from pipelines.targets import Targets
 from pipelines.waves import Plan
@@ -69,19 +71,28 @@ def _bytes(document: Any) -> int:
     return len(compact(document).encode())
 
 
-def _rollout_state(plan: Plan, reference: JSON, wave: JSON, index: int) -> JSON:
-    """The rollout execution's state while it hashes wave `index`: input, loaded batches, flattened cells."""
+_DIGEST = "0" * 64
+
+
+def _rollout_state(plan: Plan, reference: JSON, chunks: int, index: int) -> JSON:
+    """The rollout execution's state while it checks wave `index`: the input and one digest per chunk."""
     timeout = int(plan.policy.deploy_timeout.total_seconds())
-    cells = [c for batch in wave["batches"] for c in batch]
+    digests = [{"d": _DIGEST}] * chunks  # the load Map's result, before its selector keeps the strings
     return {**reference, "current": {
         "defaults": overridable_defaults(plan.waves[index], timeout), "ref": reference["plan"]["waves"][index],
-        "plan": {"batches": wave["batches"], "openings": wave["openings"] or [[] for _ in wave["batches"]]},
-    }, "check": {"parts": [cells[i:i + DIGEST_CHUNK] for i in range(0, len(cells), DIGEST_CHUNK)]}}
+    }, "check": {"digests": digests, "parts": [[_DIGEST] * min(DIGESTS_PER_PART, chunks)]}}
 
 
-def _wave_input(document: JSON, wave: JSON, settings: JSON) -> JSON:
-    return {"version": document["version"], "rollout": "r" * 64, "settings": settings, "batches": wave["batches"],
-            "openings": wave["openings"], "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "a" * 160}
+def _wave_input(document: JSON, ref: JSON, cells: int, settings: JSON) -> JSON:
+    return {"version": document["version"], "rollout": "r" * 64, "settings": settings, "cells": cells,
+            "plan": {"key": ref["key"], "version_id": ref["version_id"]},
+            "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "a" * 160}
+
+
+def _chunk_state(document: JSON, item: JSON, settings: JSON) -> JSON:
+    """One item of a wave's Distributed Map as its child execution starts (the item and its selector)."""
+    return {**item, "chunk": 99_999, "wave": "w" * 80, "version": document["version"], "rollout": "r" * 64,
+            "settings": settings, "earlier": {}, "round": 99_999}
 
 
 def measure(plan: Plan, document: JSON, targets: Targets | None = None) -> list[Figure]:
@@ -92,24 +103,32 @@ def measure(plan: Plan, document: JSON, targets: Targets | None = None) -> list[
     objects = plan_objects(document)
     reference = execution_input(document, targets.plan_bucket, objects, [_STORED] * len(objects))
     settings = wave_settings(plan, document["settings"])
-    states = [(f"rollout, checking wave {w['name']}", _bytes(_rollout_state(plan, reference, w, i)))
-              for i, w in enumerate(document["waves"])]
-    states += [(f"wave {w['name']} input", _bytes(_wave_input(document, w, s)))
-               for w, s in zip(document["waves"], settings, strict=True)]
+    items = [wave_items(w) for w in document["waves"]]
+    states = [(f"rollout, checking wave {w['name']}", _bytes(_rollout_state(plan, reference, len(chunks), i)))
+              for i, (w, chunks) in enumerate(zip(document["waves"], items, strict=True))]
+    for w, ref, wave, s, chunks in zip(document["waves"], reference["plan"]["waves"], plan.waves, settings, items,
+                                       strict=True):
+        states.append((f"wave {w['name']} input", _bytes(_wave_input(document, ref, len(wave.cells), s))))
+        states += [(f"wave {w['name']}, one chunk", max((_bytes(_chunk_state(document, c, s)) for c in chunks),
+                                                        default=0))]
     where, state = max(states, key=lambda ws: ws[1])
-    events = [("rollout", history.rollout_events([len(w.cells) for w in plan.waves]))]
-    for w, s in zip(document["waves"], settings, strict=True):
-        events.append((f"wave {w['name']}", history.wave_events(s, len(w["batches"]))))
+    events = [("rollout", history.rollout_events([len(chunks) for chunks in items]))]
+    for w, s, chunks in zip(document["waves"], settings, items, strict=True):
+        events.append((f"wave {w['name']}", history.wave_events(s)))
+        widest = max((len(c["batches"]) for c in chunks), default=0)
+        events += [(f"wave {w['name']} chunk", history.chunk_events(mode, widest)) for mode in ("deploy", "rollback")]
         events += [(f"wave {w['name']} batch", history.batch_events(s, max(map(len, w["batches"]), default=0)))]
+    events.append(("rollout load item", history.load_events(min(CHUNK_CELLS, max(len(w.cells) for w in plan.waves)))))
     longest, count = max(events, key=lambda we: we[1])
-    batches = max(len(w["batches"]) for w in document["waves"]) if document["waves"] else 0
+    most = max((len(c) for c in items), default=0)  # the chunks of the largest wave
+    at_once = min(most, max(LOAD_CONCURRENCY, CHUNK_CONCURRENCY))
     return [
         Figure("definition size", size, DEFINITION_QUOTA, f"{kind} machine"),
         Figure("execution input", _bytes(reference), INPUT_QUOTA, "rollout"),
         Figure("state payload", state + RUNTIME_ALLOWANCE, STATE_QUOTA, where),
         Figure("history events", count, history.HISTORY_QUOTA, longest, "events"),
-        Figure("distributed map children at once", min(batches, LOAD_CONCURRENCY), DISTRIBUTED_CHILDREN_QUOTA,
-               f"loading {batches:,} batches", "executions"),
+        Figure("distributed map children at once", at_once, DISTRIBUTED_CHILDREN_QUOTA,
+               f"checking the health of {most:,} chunks", "executions"),
     ]
 
 
@@ -123,6 +142,6 @@ _HINTS = {
     "definition size": " (fewer waves)",
     "execution input": " (fewer waves)",
     "state payload": " (split the wave: select fewer cells per wave in the rollout policy)",
-    "history events": " (split the wave, or a longer health_check_interval)",
+    "history events": " (a longer health_check_interval or a shorter bake)",
     "distributed map children at once": "",
 }

@@ -118,7 +118,7 @@ def _run(env: em.Emulated, plan: Plan, during_bake: Callable[[str], None], after
          ) -> tuple[dict[str, Any], em.Driver]:
     """Run the rollout; `during_bake(cell)` runs right after the canary's health round `after_round`."""
     [canary] = plan.waves[0].cells
-    _after_round(env, f"r1-w0-h{after_round}-0", lambda: during_bake(canary))
+    _after_round(env, f"r1-w0-h{after_round}-0-0", lambda: during_bake(canary))
     driver = em.Driver(env)
     return driver.run(em.start(env, rollout_input(plan, VERSION, FAST)), timeout=90), driver
 

@@ -60,7 +60,7 @@ def test_the_machine_reads_the_pinned_version_not_a_later_overwrite(env: em.Emul
     canary = started["plan"]["waves"][0]
     # Someone overwrites the canary wave's key after the start: a batch of `control-plane`.
     env.client("s3").put_object(Bucket=env.targets.plan_bucket, Key=canary["key"],
-                                Body=compact([{"cells": ["control-plane"], "openings": []}]).encode())
+                                Body=compact([{"batches": [["control-plane"]], "openings": []}]).encode())
     driver = em.Driver(env)
     result = driver.run(em.start(env, started), timeout=120)
     assert result["status"] == "SUCCEEDED", result
@@ -89,29 +89,35 @@ def all_windowed(plan: Plan) -> dict[str, list[Opening]]:
     return {c: openings("sun:03:00-sun:05:00", at, timedelta(hours=1)) for c in plan.cell_order}
 
 
-def test_quotas_measure_the_input_as_the_reference_and_refuse_an_oversized_wave() -> None:
+def test_quotas_measure_the_input_as_the_reference_and_refuse_a_bake_too_long_for_one_history() -> None:
     plan = synthetic_plan(synthetic_fleet(1200))  # 808 SMB cells in smb-wave-2
     fits = rollout_input(plan, VERSION)
     figures = {f.name: f for f in quotas.measure(plan, fits)}
     assert figures["execution input"].value < 2048 < INPUT_QUOTA  # a reference: four waves, not 1,000 cells
     assert quotas.check(plan, fits) == []
 
-    windowed = rollout_input(plan, VERSION, openings=all_windowed(plan))
-    problems = quotas.check(plan, windowed)
+    # Every cell windowed: the largest state is one chunk of the plan object, whatever the wave's size.
+    larger = synthetic_plan(synthetic_fleet(5000))
+    states = [quotas.measure(p, rollout_input(p, VERSION, openings=all_windowed(p)))[2] for p in (plan, larger)]
+    assert [s.where for s in states] == ["wave smb-wave-2, one chunk"] * 2
+    assert states[0].value == states[1].value < quotas.STATE_QUOTA // 2
+    chunk = planref.wave_items(rollout_input(plan, VERSION, openings=all_windowed(plan))["waves"][2])[0]
+    assert states[0].value > len(compact(chunk).encode())  # the item as its child execution holds it
+
+    # A day's bake polled every second: 86,401 bake rounds cannot fit in one wave execution's history.
+    problems = quotas.check(plan, rollout_input(plan, VERSION, {"bake_seconds": 86_400,
+                                                                "health_check_interval_seconds": 1}))
     assert len(problems) == 1, problems
-    assert problems[0].startswith("state payload: ")
-    assert "in the rollout, checking wave smb-wave-2 exceeds Step Functions' limit of 262,144 bytes" in problems[0]
-    # The measured state is the one the rollout machine would hold: bigger than the wave's own plan.
-    wave = windowed["waves"][2]
-    assert quotas.measure(plan, windowed)[2].value > len(compact(wave).encode())
+    assert problems[0].startswith("history events: ")
+    assert "in the wave canary exceeds Step Functions' limit of 25,000 events (a longer health_check_interval" in problems[0]
 
 
 def test_rollout_start_refuses_an_oversized_plan_before_calling_aws(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from fleet.commands import rollout as command
 
-    # 900 enterprise cells, each with window openings (in memory: 1,000 cell files take a minute to load)
-    fleet = synthetic_fleet(1000, enterprise_share=0.9)
+    # In memory: 1,000 cell files take a minute to load.
+    fleet = synthetic_fleet(1000)
     monkeypatch.setattr(command, "load_fleet", lambda root: fleet)
     monkeypatch.setattr(command, "load_plan", lambda root, f: (None, synthetic_plan(f)))
     calls: list[Any] = []
@@ -123,14 +129,15 @@ def test_rollout_start_refuses_an_oversized_plan_before_calling_aws(tmp_path: Pa
     monkeypatch.setattr(boto3, "client", forbidden)
     monkeypatch.setattr(boto3.session.Session, "client", forbidden)
     result = CliRunner().invoke(app, ["rollout", "start", "--version", VERSION, "--root", str(tmp_path),
+                                      "--set", "bake_seconds=86400", "--set", "health_check_interval_seconds=1",
                                       "--state-machine-arn",
                                       "arn:aws:states:us-east-1:123456789012:stateMachine:cellfleet-rollout"])
     assert result.exit_code == 1, result.output
     assert calls == []
     lines = [line for line in result.output.splitlines() if line]
     assert len(lines) == 1, lines
-    assert lines[0].startswith("error: state payload: ")
-    assert "exceeds Step Functions' limit of 262,144 bytes (split the wave" in lines[0]
+    assert lines[0].startswith("error: history events: ")
+    assert "exceeds Step Functions' limit of 25,000 events (a longer health_check_interval" in lines[0]
     assert "Traceback" not in result.output
 
 

@@ -188,7 +188,11 @@ def test_fault_rolls_back_exactly_the_touched_cells_of_the_wave(
 
 @pytest.mark.slow
 def test_failure_in_a_later_batch_rolls_back_the_earlier_batches_of_the_wave(env: em.Emulated) -> None:
-    """Batches of two cells: smb-wave-2 spans four batch executions; the last cell fails."""
+    """Batches of two cells: smb-wave-2 spans four batch executions; the last cell fails.
+
+    The wave's Distributed Map item records the failure on the wave's record; the wave reads it back
+    (moto, like AWS, keeps no item's error in the Map's own failure), so the cause still names the cell.
+    """
     wave = PLAN.waves[2]
     failing = wave.cells[-1]
 
@@ -208,6 +212,51 @@ def test_failure_in_a_later_batch_rolls_back_the_earlier_batches_of_the_wave(env
     assert {registry[c]["status"] for c in wave.cells} == {"rolled_back"}
     assert {registry[c]["status"] for c in PLAN.waves[3].cells} == {"deployed"}
     assert {registry[c]["deployed_version"] for c in PLAN.waves[3].cells} == {OLD}
+
+
+@pytest.mark.slow
+def test_a_failed_chunk_stops_the_later_chunks_and_its_cause_survives_the_distributed_map(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks of two cells: smb-wave-2 (seven cells) is four items of the wave's Distributed Maps.
+
+    The second chunk's first cell fails: the third and fourth chunks find the failure recorded and
+    deploy nothing, the two touched chunks roll back, and the wave fails naming the cell.
+    """
+    from pipelines import inputs, plancheck, planref
+
+    for module in (plancheck, planref, inputs):
+        monkeypatch.setattr(module, "CHUNK_CELLS", 2)
+    wave = PLAN.waves[2]
+    failing = wave.cells[2]
+
+    def on_deploy(detail: dict[str, Any]) -> em.Answer:
+        if detail["action"] == "deploy" and detail["cell_id"] == failing:
+            return ("failure", "PulumiUpFailed", "disk full")
+        return ("success",)
+
+    document = rollout_input(PLAN, VERSION, FAST)
+    assert [len(item["batches"]) for item in planref.wave_items(document["waves"][2])] == [1, 1, 1, 1]
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    with mock_aws(config=em.EXECUTE):
+        em.speed_up()
+        env = em.provision(PLAN)
+        em.register_cells(env, FLEET)
+        em.create_alarms(env, list(FLEET.ids))
+        driver = em.Driver(env, on_deploy=on_deploy)
+        driver.round_size = round_sizes(PLAN, document)
+        result = driver.run(em.start(env, document), timeout=120)
+        assert (result["status"], result["error"]) == ("FAILED", "DeployFailed"), result
+        assert result["cause"] == f"cell {failing}: deploy of {VERSION} failed: PulumiUpFailed: disk full"
+        deployed = [d["cell_id"] for d in driver.requests("deploy") if d["wave"] == wave.name]
+        assert sorted(deployed) == sorted(wave.cells[:4])  # both cells of the failing chunk's batch, none later
+        assert sorted(d["cell_id"] for d in driver.requests("rollback")) == sorted(deployed)
+        registry = em.rollout_state(env)
+        assert {registry[c]["status"] for c in deployed} == {"rolled_back"}
+        assert {registry[c]["status"] for c in wave.cells[4:]} == {"deployed"}
+        assert {registry[c]["deployed_version"] for c in wave.cells[4:]} == {OLD}
+        [failed] = driver.notifications("wave_failed")
+        assert (failed["wave"], failed["error"], failed["rollback_failed"]) == (wave.name, "DeployFailed", [])
 
 
 WAVE_APPROVAL_POLICY = """\
@@ -251,7 +300,8 @@ def test_wave_approval_gate_stops_before_any_deploy(
         result = driver.run(em.start(env, rollout_input(plan, VERSION, {**FAST, **settings})), timeout=60)
         assert (result["status"], result["error"], result["cause"]) == ("FAILED", error, cause)
         [request] = [r.body for r in driver.log if r.channel == "approval"]
-        assert (request["kind"], request["wave"], request["batch_count"]) == ("wave", "canary", 1)
+        # The wave's size is compiled into the rollout (the wave reads its cells by reference only).
+        assert (request["kind"], request["wave"], request["cell_count"]) == ("wave", "canary", len(plan.waves[0].cells))
         assert not [r for r in driver.log if r.channel == "deploy"]
         assert {item["status"] for item in em.rollout_state(env).values()} == {"deployed"}
         assert {item["deployed_version"] for item in em.rollout_state(env).values()} == {OLD}
