@@ -24,8 +24,10 @@ waited. Two signals, read per batch:
 * `writes`: write statements other sessions ran since the previous batch (MySQL's `Com_*`
   counters, server-wide, minus our own UPDATE and checkpoint). It says a writer is there before
   it has waited on us, so the first batch that sees one is already short and the backfill never
-  grows back while the application writes. Server-wide is deliberate: the counters of one table
-  need performance_schema (off by default on Aurora MySQL); a write to another table costs us
+  grows back while the application writes. Server-wide is deliberate: on MySQL 8 (Aurora MySQL
+  3) the per-table and lock-wait tables are performance_schema's, which Aurora turns on only with
+  Performance Insights, and MariaDB 10.11's `information_schema.INNODB_LOCK_WAITS` is gone from
+  MySQL 8, so the status counters are what both engines share; a write to another table costs us
   throughput, never a writer's latency. PostgreSQL has no exact live counter (its statistics
   reach the views up to a second late), so there `blocked` alone decides; its batches block less
   (no next-key or gap locks, and no purge running beside them).
