@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.backfill [--rows 100000 1000000] [--engine aurora-mysql]
 
-Per engine and table size, one JSON line:
+Per engine and table size, one JSON line; `meets` says which of the three targets below it meets:
 
 * `ratio`: rows per second of the generic backfill (default chunk time) over those of a single
   autocommitted UPDATE of the same freshly loaded, vacuumed and analysed table, no other traffic
@@ -58,6 +58,7 @@ MAX_QUIET_SECONDS = 60.0
 MAX_ROUNDS = 6
 SIDE_ROUNDS = 1
 WRITE_EVERY_S = 0.002
+MIN_RATIO, MAX_BATCH_S, MAX_P99_RATIO = 0.7, 2.0, 2.0  # the targets, echoed in each line's `meets`
 
 
 def _conn(engine: Engine, pg: PostgresServer, my: MariaDBServer) -> Any:
@@ -218,10 +219,13 @@ def measure(engine: Engine, rows: int, pg: PostgresServer, my: MariaDBServer, ba
     with _conn(engine, pg, my) as conn:
         conn.cursor().execute("DROP TABLE IF EXISTS messages_side")
     ms = 1000
+    ratio, p99_ratio = single / generic, _p99(loaded) / _p99(quiet)
     return {
+        "meets": {"ratio_at_least_0.7": ratio >= MIN_RATIO, "slowest_batch_at_most_2s": max(batches) <= MAX_BATCH_S,
+                  "writer_p99_at_most_2x": p99_ratio <= MAX_P99_RATIO},
         "engine": engine.value, "rows": rows,
         "generic_rows_per_s": round(rows / generic), "single_update_rows_per_s": round(rows / single),
-        "ratio": round(single / generic, 3), "batches": len(batches), "slowest_batch_s": max(batches),
+        "ratio": round(ratio, 3), "batches": len(batches), "slowest_batch_s": max(batches),
         "median_batch_s": round(statistics.median(batches), 4),
         "generic_rows_per_s_with_writer": round(rows * rounds / busy), "writer_rounds": rounds,
         "writer_samples_quiet": len(quiet), "writer_samples_backfill": len(loaded),
@@ -229,7 +233,7 @@ def measure(engine: Engine, rows: int, pg: PostgresServer, my: MariaDBServer, ba
         "writer_p50_ms_backfill": round(statistics.median(loaded) * ms, 2),
         "writer_p99_ms_quiet": round(_p99(quiet) * ms, 2), "writer_p99_ms_backfill": round(_p99(loaded) * ms, 2),
         "writer_p99_ms_side_table": round(_p99(side) * ms, 2),
-        "writer_p99_ratio": round(_p99(loaded) / _p99(quiet), 2),
+        "writer_p99_ratio": round(p99_ratio, 2),
         "writer_lock_waits_backfill": waits if engine is Engine.AURORA_MYSQL else None,
         "writer_lock_wait_ms_backfill": wait_ms if engine is Engine.AURORA_MYSQL else None,
     }
