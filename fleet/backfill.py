@@ -1,9 +1,10 @@
 """Run the declared backfill on one cell's database (`migrations.backfill` gives the SQL and the sizing).
 
 One JSON line per committed batch on stdout: `{"rows_done": N, "rows_total": T, "last_id": I,
-"batch": B, "seconds": S, "blocked": W}` (W: sessions seen waiting on a row lock just before the
-commit); `fleet migrate advance --progress -` records them. Also runnable on its
-own (`python -m fleet.backfill`), which the crash tests use: it imports no more than it needs.
+"batch": B, "seconds": S, "blocked": W, "writes": O}` (W: sessions seen waiting on a row lock just
+before the commit; O: write statements of other sessions since the previous batch, MySQL only);
+`fleet migrate advance --progress -` records them. Also runnable on its own (`python -m fleet.backfill`),
+which the crash tests use: it imports no more than it needs.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ def _load(cur: Any, probe: str) -> int:
     return int(row[-1]) if row else 0
 
 
+def _total(cur: Any, probe: str) -> int:
+    """The sum of a `SHOW STATUS`-style probe's values (0 without a probe)."""
+    if not probe:
+        return 0
+    cur.execute(probe)
+    return sum(int(row[-1]) for row in cur.fetchall())
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return any(word in text for word in LOCK_ERRORS) or getattr(exc, "args", (None,))[0] in {1205, 3024}
@@ -72,6 +81,7 @@ def run(conn: Any, engine: str, target: Target, options: Options, out: TextIO = 
         total = int(_one(cur, sql.count)[0])
         conn.commit()
         batches, busy = 0, 0
+        seen = _total(cur, sql.writes_probe)
         while options.max_batches is None or batches < options.max_batches:
             wait = backoff_seconds(_load(cur, sql.load_probe), options.max_load, busy)
             if wait:  # the probe opened the transaction the batch would run in
@@ -98,13 +108,15 @@ def run(conn: Any, engine: str, target: Target, options: Options, out: TextIO = 
                 time.sleep(backoff_seconds(1, 0, busy))
                 continue
             seconds = time.monotonic() - started
+            now = _total(cur, sql.writes_probe)  # after the commit: no lock is held while it runs
+            writes, seen = max(0, now - seen - sql.own_writes), now
             last_id, rows_done = int(upper), rows_done + int(scanned)
             batches += 1
             line = {"rows_done": rows_done, "rows_total": max(total, rows_done), "last_id": last_id,
-                    "batch": int(scanned), "seconds": round(seconds, 4), "blocked": blocked}
+                    "batch": int(scanned), "seconds": round(seconds, 4), "blocked": blocked, "writes": writes}
             print(json.dumps(line, sort_keys=True), file=out, flush=True)
-            sizer.observe(int(scanned), seconds, blocked)
-            if sizer.goal < sizer.target:  # writers are contending: leave them the CPU and the log half the time
+            sizer.observe(int(scanned), seconds, blocked, writes)
+            if sizer.goal < sizer.target:  # others are writing: leave them the CPU and the log half the time
                 time.sleep(seconds * options.nice)
     return {"rows_done": rows_done, "rows_total": max(total, rows_done), "last_id": last_id}
 

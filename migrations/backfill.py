@@ -11,12 +11,28 @@ A batch holds the row locks of every row it changed until it commits, so a write
 them waits up to the batch's duration: with 0.5 s batches a uniformly writing application sees
 waits of hundreds of milliseconds (the benchmark measured its p99 going from 9 ms to 190 ms, while
 the same writer on a table the backfill does not touch stayed at 11 ms: lock waits, not CPU).
-Just before each commit the runner asks the server whether any session is waiting on a row lock
-(`blocked` below); while that happens the target drops to `CONTENDED_SECONDS` (10 ms, about
-gh-ost's 1,000-row chunks), so a writer waits at most about that long, and it returns to the
-normal target after `CALM_SECONDS` of batches that blocked nobody; meanwhile the runner rests as
-long as each batch took (gh-ost's `--nice-ratio` 1), leaving the writers the CPU and the log half
-the time. Short batches and rests cost throughput, paid only while writers are being blocked.
+So while anyone else writes, a batch's lock hold time is capped: the target drops to
+`CONTENDED_SECONDS` (10 ms, about gh-ost's 1,000-row chunks) and the runner rests as long as each
+batch took (gh-ost's `--nice-ratio` 1), leaving the writers the CPU and the log half the time; it
+returns to the normal target after `CALM_SECONDS` of batches during which nobody else wrote or
+waited. Two signals, read per batch:
+
+* `blocked`: sessions waiting on a row lock just before our commit. A write that hit one of our
+  rows waits until that commit, so this sees every write the batch blocked -- but only after the
+  damage: growing from 1,000 rows towards 0.5 s, the first batch to block someone was typically
+  8,000 rows, 80 ms, and every later return to 0.5 s batches (after a calm spell) did it again.
+* `writes`: write statements other sessions ran since the previous batch (MySQL's `Com_*`
+  counters, server-wide, minus our own UPDATE and checkpoint). It says a writer is there before
+  it has waited on us, so the first batch that sees one is already short and the backfill never
+  grows back while the application writes. Server-wide is deliberate: on MySQL 8 (Aurora MySQL
+  3) the per-table and lock-wait tables are performance_schema's, which Aurora turns on only with
+  Performance Insights, and MariaDB 10.11's `information_schema.INNODB_LOCK_WAITS` is gone from
+  MySQL 8, so the status counters are what both engines share; a write to another table costs us
+  throughput, never a writer's latency. PostgreSQL has no exact live counter (its statistics
+  reach the views up to a second late), so there `blocked` alone decides; its batches block less
+  (no next-key or gap locks, and no purge running beside them).
+
+Short batches and rests cost throughput, paid only while others write.
 """
 
 from __future__ import annotations
@@ -53,6 +69,8 @@ class BackfillSql:
     save: str
     load_probe: str
     blocked_probe: str
+    writes_probe: str  # rows (name, value): every session's write statements so far; "" where unavailable
+    own_writes: int  # what one committed batch adds to `writes_probe` (its UPDATE and its checkpoint)
 
 
 @dataclass(frozen=True)
@@ -89,6 +107,8 @@ def backfill_sql(target: Target, engine: str, lock_timeout_s: int = 5) -> Backfi
             # sessions waiting on a lock this backfill's transaction holds (pg_locks needs no grant)
             blocked_probe="SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted"
                           " AND pg_backend_pid() = ANY(pg_blocking_pids(pid))",
+            writes_probe="",
+            own_writes=0,
         )
     differs = " OR ".join(f"NOT ({new} <=> {old})" for old, new in target.columns.items())
     return BackfillSql(
@@ -107,6 +127,10 @@ def backfill_sql(target: Target, engine: str, lock_timeout_s: int = 5) -> Backfi
         load_probe="SHOW GLOBAL STATUS LIKE 'Threads_running'",
         # row-lock waits now, any table (MySQL 8 and MariaDB both have it; the lock-wait tables differ)
         blocked_probe="SHOW GLOBAL STATUS LIKE 'Innodb_row_lock_current_waits'",
+        # the same counters on MariaDB 10.11 and MySQL 8 (Aurora MySQL 3); INSERT ... ON DUPLICATE KEY counts in Com_insert
+        writes_probe="SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_insert', 'Com_insert_select', 'Com_update',"
+                     " 'Com_update_multi', 'Com_delete', 'Com_delete_multi', 'Com_replace', 'Com_replace_select')",
+        own_writes=2,
     )
 
 
@@ -114,8 +138,8 @@ def backfill_sql(target: Target, engine: str, lock_timeout_s: int = 5) -> Backfi
 class BatchSizer:
     """Next batch size from the last batch's duration: towards the target seconds, at most doubling.
 
-    The target is `target`, or `contended` while batches have blocked a writer in the last `calm`
-    seconds of batches.
+    The target is `target`, or `contended` while, in the last `calm` seconds of batches, a batch
+    blocked a writer or others wrote.
     """
 
     target: float = TARGET_SECONDS
@@ -130,14 +154,16 @@ class BatchSizer:
         """The batch time aimed at now."""
         return min(self.target, self.contended) if self.since_blocked < self.calm else self.target
 
-    def observe(self, rows: int, seconds: float, blocked: int = 0) -> int:
-        """Record a batch of `rows` that took `seconds` while `blocked` sessions waited on it; the next size."""
+    def observe(self, rows: int, seconds: float, blocked: int = 0, writes: int = 0) -> int:
+        """Record a batch of `rows` that took `seconds`, `blocked` sessions waiting on it, `writes` by others; the next size."""
         speed = rows / max(seconds, 1e-3)
-        if blocked:
+        if blocked or writes:
             self.since_blocked = 0.0
-            self.size = max(MIN_BATCH, min(self.size, int(speed * self.goal)))  # down at once, not by halves
-            return self.size
-        self.since_blocked += seconds
+            if blocked or speed * self.goal < self.size:  # down at once, not by halves
+                self.size = max(MIN_BATCH, min(self.size, int(speed * self.goal)))
+                return self.size
+        else:
+            self.since_blocked += seconds
         if seconds >= self.ceiling:
             self.size = max(MIN_BATCH, self.size // 4)
         elif rows >= self.size:  # a full batch: scale by speed, never more than 2x or less than 1/2 at once
