@@ -68,7 +68,7 @@ def cell_events(fact: dict[str, Any], step: dict[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class Drive:
-    """Why the run takes as long as it does: the segment whose work and bakes last longest."""
+    """Why the run takes as long as it does: the step whose own work and bakes last longest."""
 
     phase: str
     step: str
@@ -78,7 +78,7 @@ class Drive:
 
     def __str__(self) -> str:
         how = "one at a time, each cell's work then its bake" if self.each else "in batches, then the step's bake"
-        return f"{self.phase} / {self.step}: {self.cells:,} cells {how}, {self.days:,.1f} days"
+        return f"{self.phase} / {self.step}: {self.cells:,} cell(s) {how}: {self.days:,.1f} days"
 
 
 @dataclass
@@ -107,7 +107,7 @@ def lanes(plan: MigrationPlan, document: JSON) -> Lanes:
         lane = EXECUTION + FLOW + FLOW  # start, done
         for seg, step, given in zip(segments(phase), fact["steps"], steps, strict=True):
             lane += 3 * FLOW + (CALLBACK if step["approval"] else 0) + MAP + MAP_RUN + 2 * FLOW + 2 * FLOW
-            seg_start = clock
+            own = timedelta(0)  # the step's own work and bakes, not its waits at gates
             for batch in given["batches"]:
                 cells = [c["c"] for c in batch["cells"]]
                 began = clock
@@ -118,17 +118,20 @@ def lanes(plan: MigrationPlan, document: JSON) -> Lanes:
                     total_polls += polls
                     events += FLOW + polls * (2 * TASK + 7 * FLOW) + TASK + 3 * FLOW
                     clock = max(clock, opens)
+                ready = clock
                 clock = _work(seg, cells, each_cell, clock, fact, now_released)
+                own += clock - ready
                 child_days = max(child_days, (clock - began).total_seconds() / 86400)
                 if events > child:
                     child, child_name = events, f"{phase.name.value} / {seg.label}"
             if not seg.each:
                 clock += timedelta(seconds=seg.wait_seconds)
+                own += timedelta(seconds=seg.wait_seconds)
                 lane += 2 * FLOW
                 if fact["release"] == "baked":
                     lane += MAP + MAP_RUN
                     now_released.update(dict.fromkeys(seg.cells, clock))
-            days = (clock - seg_start).total_seconds() / 86400
+            days = own.total_seconds() / 86400
             if drive is None or days > drive.days:
                 drive = Drive(phase.name.value, seg.label, len(seg.cells), seg.each, round(days, 1))
         lane_top = max(lane_top, lane)
