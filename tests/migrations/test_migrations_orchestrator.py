@@ -382,3 +382,16 @@ def test_start_command_refuses_a_plan_over_a_quota_before_any_aws_call(tmp_path:
     assert 365 < days < 380
     assert "over the Step Functions quota of 365 at 14 cells" in line
     assert "(driven by contract / enterprise-*: 3 cell(s) in batches, then the step's bake: 362.5 days)" in line
+
+
+def test_definition_passes_asl_validator(plan: MigrationPlan, tmp_path: Path) -> None:
+    """AWS's own schema (asl-validator, npm) accepts the Distributed Maps, their ItemReaders and the loops."""
+    import subprocess
+
+    validator = REPO / "node_modules" / ".bin" / "asl-validator"
+    if not validator.exists():
+        pytest.fail("asl-validator is not installed: run `npm ci` (scripts/setup does)")
+    path = tmp_path / "orchestrator.json"
+    path.write_text(json.dumps(definition(plan)), encoding="utf-8")
+    result = subprocess.run([str(validator), "--json-path", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
