@@ -125,7 +125,15 @@ def cell_commands(plan: MigrationPlan, phase: PhasePlan, cell: str, script_texts
     """The exact commands that run `phase` on `cell`, between recording it running and complete."""
     engine = plan.engines[cell]
     body: list[str]
-    if phase.type is PhaseType.DEPLOYMENT:
+    if phase.type is PhaseType.DEPLOYMENT and plan.platform:
+        assert phase.version is not None
+        # no cell deployer serves the platform: the orchestrator's `platform-deploy` message asks a person
+        body = [f"# deploy {phase.version} of the platform services that use the `{plan.migration.database}` "
+                "database (the Aurora Global Database primary)",
+                "# blast radius: the whole platform (every cell uses it); then answer the orchestrator's",
+                "# `platform-deploy` message on the approvals topic with its task token:",
+                fleet("rollout", "approve", "<task_token>")]
+    elif phase.type is PhaseType.DEPLOYMENT:
         assert phase.version is not None
         body = [f"# set every service's release to {release(phase.version)} in cells/{cell}.yaml, then:",
                 f"pulumi up --stack {shlex.quote(cell)} --yes"]

@@ -1,8 +1,10 @@
 """The migration orchestrators in the control-plane stack: one state machine per migration.
 
 Each machine is `migrations.orchestrator.definition` for the migration's plan; its role may do
-exactly what the definitions' Task states call (derived like the pipeline's, no `*` action),
-and the state lands in the migrations table that `fleet migrate status --store dynamodb` reads.
+exactly what the definitions' Task states call (derived like the pipeline's, no `*` action) and
+read the step objects `fleet migrate start` writes to the plan bucket (their Distributed Maps'
+ItemReaders; decrypting them only through S3, only for that bucket), and the state lands in the
+migrations table that `fleet migrate status --store dynamodb` reads.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pulumi_aws as aws
 from migrations.orchestrator import definition, machine_name
 from migrations.planner import MigrationPlan
 from model.contract import DEFAULT_MIGRATIONS_TABLE, MIGRATION_KEY, MIGRATION_RANGE_KEY
-from model.iam import assume_role_policy
+from model.iam import POLICY_VERSION, assume_role_policy
 from pipelines.iam import definitions_policy, observability_policy
 from pipelines.targets import Targets
 
@@ -42,7 +44,8 @@ def build_orchestrators(
         server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True),
         deletion_protection_enabled=True,
     )
-    documents = targets.apply(lambda t: {p.id: definition(p, t, DEFAULT_MIGRATIONS_TABLE) for p in plans})
+    # keyed by the machine's name without the prefix, as `definitions_policy` names a machine's own ARN
+    documents = targets.apply(lambda t: {_kind(t, p.id): definition(p, t, DEFAULT_MIGRATIONS_TABLE) for p in plans})
     role = aws.iam.Role(f"{NAME}-migrations-role", assume_role_policy=assume_role_policy("states.amazonaws.com"))
     policy = aws.iam.RolePolicy(
         f"{NAME}-migrations-policy", role=role.id,
@@ -53,8 +56,11 @@ def build_orchestrators(
     observability = aws.iam.RolePolicy(f"{NAME}-migrations-observability", role=role.id,
                                        policy=json.dumps(observability_policy(), sort_keys=True))
 
+    plans_key = aws.iam.RolePolicy(f"{NAME}-migrations-plans-key", role=role.id,
+                                   policy=targets.apply(lambda t: json.dumps(plans_key_policy(t), sort_keys=True)))
+
     def text(migration_id: str) -> pulumi.Output[str]:
-        return documents.apply(lambda docs: json.dumps(docs[migration_id], sort_keys=True))
+        return documents.apply(lambda docs: json.dumps(docs[_kind(names, migration_id)], sort_keys=True))
 
     machines = {}
     for plan in plans:
@@ -68,9 +74,25 @@ def build_orchestrators(
                 log_destination=log_group_arn.apply(lambda arn: f"{arn}:*"), include_execution_data=False, level="ERROR",
             ),
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
-            opts=pulumi.ResourceOptions(depends_on=[policy, observability]),
+            opts=pulumi.ResourceOptions(depends_on=[policy, observability, plans_key]),
         )
     pulumi.export("migrationsTable", table.name)
     exported: dict[str, Any] = {pid: m.arn for pid, m in machines.items()}
     pulumi.export("migrationStateMachineArns", exported)
     return machines
+
+
+def _kind(targets: Targets, migration_id: str) -> str:
+    return machine_name(targets, migration_id).removeprefix(f"{targets.prefix}-")
+
+
+def plans_key_policy(targets: Targets) -> dict[str, Any]:
+    """Decrypt the step objects: only through S3, only for the plan bucket (its key's policy delegates to IAM)."""
+    return {"Version": POLICY_VERSION, "Statement": [{
+        "Sid": "ReadStepObjectsThroughS3", "Effect": "Allow", "Action": ["kms:Decrypt"],
+        "Resource": f"arn:{targets.partition}:kms:{targets.region}:{targets.account}:key/*",
+        "Condition": {"StringEquals": {
+            "kms:ViaService": f"s3.{targets.region}.amazonaws.com",
+            "kms:EncryptionContext:aws:s3:arn": f"arn:{targets.partition}:s3:::{targets.plan_bucket}",
+        }},
+    }]}

@@ -1,37 +1,42 @@
 """The migration compiled into one Step Functions state machine whose size does not depend on the fleet.
 
 The definition holds the manifest's rules (phases, their steps, approvals, concurrency) as a
-compiled `Pass` result; the cells travel in the execution input (`execution_input`), cut into
-batches, as the rollout pipeline's plan does. Three modes of the same machine:
+compiled `Pass` result. The cells never travel in the execution input: `plan_document` lays them
+out per phase, per step, in batches, `migrations.cellref` makes one S3 object per step (written by
+`fleet migrate start` to the plan bucket, compiled in), and the input names each object's key and
+pinned version. The machine:
 
-* `run` (the operator's execution): a Map over the phases, all at once, so each phase is a lane
-  that moves through its steps in order (a Map over the steps, one at a time). A step may ask for
-  approval (SNS `.waitForTaskToken`), then runs its batches one after the other, each as a child
-  execution of this machine (`.sync:2`, mode `cells`), then waits the step's bake.
-* `cells` (a child): a Map over the batch's cells (at most the step's concurrency at once). Each
-  cell is marked running, its work requested over EventBridge `.waitForTaskToken`
-  (`CellDeployRequested` for deployment phases, `CellMigrationRequested` otherwise; backfill
-  workers answer `{"rows_done": N, "rows_total": N}`) and marked complete or failed in the
-  migrations table. One-at-a-time steps (the enterprise wave) ask approval per cell and bake
-  per cell.
-* `release` (a child): after a `migrate-code-readonly` step's bake, its cells are released to
-  `contract`.
+* `Phases`: a Distributed Map over the phases, all at once; each phase is a lane (a child
+  execution) that moves through its steps in order (a loop over the step index). A step may ask
+  for approval (SNS `.waitForTaskToken`), then runs its batches one after the other: a Distributed
+  Map whose `ItemReader` reads the step's object, one child execution per batch, then waits the
+  step's bake. Per-batch and per-cell events are in the children's histories, never the run's.
+* a batch (child): waits at its gate, then an inline Map over its cells (at most the step's
+  concurrency at once). Each cell is marked running, its work requested over EventBridge
+  `.waitForTaskToken` (`CellDeployRequested` for deployment phases, `CellMigrationRequested`
+  otherwise; backfill workers answer `{"rows_done": N, "rows_total": N}`) and marked complete or
+  failed in the migrations table. One-at-a-time steps (the enterprise wave) ask approval per cell
+  and bake per cell. A platform migration's deployment phases have no cell deployer: the approvals
+  topic gets a `platform-deploy` message saying what to deploy and where, and the answer completes
+  the phase (`_platform_deploy`).
+* release: after a `migrate-code-readonly` step's bake, a second Distributed Map over the same
+  object releases its cells to `contract`.
 
 Per-cell fencing: a cell finishing a phase adds itself to the *gate* of the batch that holds it in
-the next phase (`gate#<phase>#<step>.<batch>`, a DynamoDB string set); a lane starts a batch
-only when its gate holds every cell of the batch. So the canary reaches `contract` (its own
-read-only code deployed and baked) while SMB cells are still backfilling; `contract`, the point
-of no return, starts on a cell only after that cell's `migrate-code-readonly` bake. A failed cell
-is recorded as failed; the other cells of its step finish, then the migration fails (every lane
-stops: no later step starts).
+the next phase (`gate#<phase>#<step>.<batch>`, a DynamoDB string set); a batch starts only when its
+gate holds every cell of the batch. So the canary reaches `contract` (its own read-only code
+deployed and baked) while SMB cells are still backfilling; `contract`, the point of no return,
+starts on a cell only after that cell's `migrate-code-readonly` bake. A failed cell is recorded as
+failed; the other cells of its batch finish, then its lane fails, the Map over the phases fails and
+every lane stops (no later step starts).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from migrations.planner import MigrationPlan, PhasePlan, Step
+from migrations import cellref
+from migrations.planner import PLATFORM, MigrationPlan, PhasePlan, Step
 from model.cells import Engine
 from model.contract import (
     DEFAULT_MIGRATIONS_TABLE,
@@ -48,8 +53,8 @@ from pipelines.asl import (
     EVENTS_WAIT,
     JSON,
     NULL,
+    S3_GET,
     SNS_WAIT,
-    START_SYNC,
     Catch,
     Choice,
     ChoiceRule,
@@ -65,12 +70,18 @@ from pipelines.targets import Targets
 
 FAILED = "Migration failed"
 DONE = "Migration complete"
-MAX_BATCH = 200  # cells per child execution: ~50 history events each, half the 25,000-event quota
+MAX_BATCH = 100  # cells per batch child: its history (~55 events a cell, plus gate polls) and duration (a
+# one-at-a-time batch bakes each cell) stay under half their quotas
 INLINE_MAP_LIMIT = 40  # Step Functions runs at most 40 iterations of an inline Map at once
 MAX_CONCURRENCY = INLINE_MAP_LIMIT // 2
 POLL_SECONDS = 60  # the first wait at a closed gate; each further wait is twice as long, up to the most
-POLL_MAX_SECONDS = POLL_SECONDS * 2**9  # doubling from the first wait lands on it (8 h 32 min)
+POLL_MAX_SECONDS = POLL_SECONDS * 2**10  # doubling lands on it (17 h 4 min): a gate is seen open at most as
+# late again as it had been waiting, never more than that; months at a gate stay within a child's history
 MACHINE_NAME_LIMIT = 80
+# A failing lane writes `run#<execution name>#failed`; lanes waiting at a gate read it and stop too
+# (a failed child does not stop its Distributed Map siblings everywhere: moto lets them run).
+PLATFORM_DEPLOY = "platform-deploy"  # the approvals topic's message kind of a platform phase's deployment
+PLATFORM_BLAST_RADIUS = "the whole platform (every cell uses it)"
 
 
 def machine_name(targets: Targets, migration_id: str) -> str:
@@ -132,6 +143,16 @@ def _engine_key(engine: Engine) -> str:
     return engine.value.removeprefix("aurora-")
 
 
+def _instructions(plan: MigrationPlan, phase: PhasePlan) -> str:
+    """What a person deploys for a platform phase, and where (empty otherwise)."""
+    if not plan.platform or phase.type is not PhaseType.DEPLOYMENT:
+        return ""
+    return (f"Deploy {phase.version} of the platform services that use the `{plan.migration.database}` database "
+            f"(the Aurora Global Database primary) for migration {plan.id}, phase {phase.name.value}; "
+            f"blast radius: {PLATFORM_BLAST_RADIUS}. Answer with the task token: success once it runs and is "
+            "healthy, failure otherwise.")
+
+
 def facts(plan: MigrationPlan) -> list[JSON]:
     """The manifest's rules as data compiled into the definition: per phase, what it sends and its steps' gates."""
     out = []
@@ -146,6 +167,8 @@ def facts(plan: MigrationPlan) -> list[JSON]:
             "gated": i > 0,
             "next": plan.phases[i + 1].name.value if i + 1 < len(plan.phases) else "",
             "release": _release(plan, i),
+            "platform": plan.platform,
+            "instructions": _instructions(plan, phase),
             "steps": [{"label": s.label, "approval": s.approval and not s.each, "each": s.each,
                        "cell_approval": s.approval and s.each, "concurrency": s.concurrency}
                       for s in segments(phase)],
@@ -157,11 +180,12 @@ def _batches(cells: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
     return [cells[i:i + size] for i in range(0, len(cells), size)]
 
 
-def execution_input(plan: MigrationPlan, time_scale: float = 1.0, max_batch: int = MAX_BATCH) -> JSON:
-    """The `run` execution's input: per phase, per step, its wait (scaled for tests) and its batches of cells.
+def plan_document(plan: MigrationPlan, time_scale: float = 1.0, max_batch: int = MAX_BATCH) -> JSON:
+    """Per phase, per step, its wait (scaled for tests) and its batches of cells; and the gate polls' settings.
 
     Each cell names the gate it joins in the next phase (`g`); each batch names its own gate and
-    its MySQL cells (the others run PostgreSQL). Cells travel here, never in the definition.
+    its MySQL cells (the others run PostgreSQL). `migrations.cellref` writes each step's batches
+    as one S3 object; only references to them travel in the execution input.
     """
     where: list[dict[str, str]] = []  # per phase: cell -> "step.batch"
     layout: list[list[tuple[Segment, list[tuple[str, ...]]]]] = []
@@ -169,7 +193,9 @@ def execution_input(plan: MigrationPlan, time_scale: float = 1.0, max_batch: int
         positions: dict[str, str] = {}
         steps = []
         for k, segment in enumerate(segments(phase)):
-            batches = _batches(segment.cells, max_batch)
+            # a batch is what runs at once: its gate waits for only those cells (no batch waits for
+            # cells it will not run yet), and a one-at-a-time step gates each cell on its own
+            batches = _batches(segment.cells, min(max_batch, segment.concurrency))
             for b, batch in enumerate(batches):
                 positions.update(dict.fromkeys(batch, f"{k}.{b}"))
             steps.append((segment, batches))
@@ -191,8 +217,7 @@ def execution_input(plan: MigrationPlan, time_scale: float = 1.0, max_batch: int
     most = poll
     while most * 2 <= POLL_MAX_SECONDS * time_scale:
         most *= 2  # a power of two times `poll`, so the doubling waits land on it
-    return {"mode": "run", "migration_id": plan.id, "settings": {"poll": poll, "poll_max": most},
-            "plan": document}
+    return {"migration_id": plan.id, "settings": {"poll": poll, "poll_max": most}, "plan": document}
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,24 +269,8 @@ def _join_gate(table: str, next_: str) -> Task:
     )
 
 
-def _child(targets: Targets, migration_id: str, mode: str, extra: JSON, **kw: Any) -> Task:
-    return Task(
-        resource=START_SYNC,
-        parameters={
-            "StateMachineArn": machine_arn(targets, migration_id),
-            # readable and unique (a parent's name would not fit the 80 characters)
-            "Name.$": f"States.Format('{{}}-{{}}-{{}}-{mode}-{{}}', $.phase.name, $.k, $.b, States.UUID())",
-            "Input": {"mode": mode, "migration_id.$": "$.migration_id", "phase.$": "$.phase", "step.$": "$.step",
-                      "settings.$": "$.settings", **extra,
-                      "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
-        },
-        retry=retry("states"),
-        **kw,
-    )
-
-
 # --------------------------------------------------------------------------------------------
-# mode `cells`: one batch of one step
+# a batch (a child execution of the step's Distributed Map): its gate, then its cells
 
 
 def _request(targets: Targets, deployment: bool) -> Task:
@@ -322,9 +331,13 @@ def _cell_processor(targets: Targets, table: str) -> Graph:
     ))
     g.add("Cell: mark running", _record(table, "running", {"started_at": ("S", "$$.State.EnteredTime")},
                                         name="Cell: deployment?"))
-    g.add("Cell: deployment?", Choice(choices=(ChoiceRule(eq("$.phase.type", PhaseType.DEPLOYMENT.value),
-                                                          "Cell: deploy"),), default="Cell: migrate"))
+    g.add("Cell: deployment?", Choice(choices=(
+        ChoiceRule({"And": [eq("$.phase.type", PhaseType.DEPLOYMENT.value), eq("$.phase.platform", True)]},
+                   "Cell: platform deploy"),
+        ChoiceRule(eq("$.phase.type", PhaseType.DEPLOYMENT.value), "Cell: deploy"),
+    ), default="Cell: migrate"))
     g.add("Cell: deploy", _request(targets, deployment=True))
+    g.add("Cell: platform deploy", _platform_deploy(targets))
     g.add("Cell: migrate", _request(targets, deployment=False))
     g.add("Cell: rows?", Choice(choices=(ChoiceRule(eq("$.phase.type", PhaseType.DATA.value), "Cell: mark rows"),),
                                 default="Cell: mark complete"))
@@ -352,35 +365,44 @@ def _cell_processor(targets: Targets, table: str) -> Graph:
     return g
 
 
-def _cells(targets: Targets, table: str) -> Map:
-    return Map(
-        item_processor=_cell_processor(targets, table),
-        items_path="$.cells",
-        item_selector={"cell.$": "$$.Map.Item.Value", "mysql.$": "$.mysql", "phase.$": "$.phase", "step.$": "$.step",
-                       "wait.$": "$.wait", "migration_id.$": "$.migration_id"},
-        max_concurrency_path="$.step.concurrency",
-        result_path="$.results",
-        next="Batch outcome",
+def _platform_deploy(targets: Targets) -> Task:
+    """A platform phase's deployment: no cell deployer serves the platform, so a person deploys and answers.
+
+    The message says what to deploy and where (the phase's `instructions`, compiled in); the
+    answer (SendTaskSuccess / SendTaskFailure with the task token) completes or fails the phase.
+    """
+    return Task(
+        resource=SNS_WAIT,
+        parameters={"TopicArn": targets.approvals_topic_arn, "Message": {
+            "kind": PLATFORM_DEPLOY, "task_token.$": "$$.Task.Token", "migration_id.$": "$.migration_id",
+            "phase.$": "$.phase.name", "step.$": "$.step.label", "target": PLATFORM, "version.$": "$.phase.version",
+            "previous_version.$": "$.phase.previous_version", "blast_radius": PLATFORM_BLAST_RADIUS,
+            "instructions.$": "$.phase.instructions",
+        }},
+        result_path="$.result",
+        retry=retry("sns"),
+        catch=(Catch(("States.ALL",), "Cell: mark failed", result_path="$.error"),),
+        next="Cell: rows?",
     )
 
 
-def _release_cells(table: str) -> Map:
-    g = Graph(start_at="Release: join gate")
-    g.add("Release: join gate", _join_gate(table, "Release: done"))
-    g.add("Release: done", Pass(result="ok", end=True))
-    return Map(item_processor=g, items_path="$.cells",
-               item_selector={"cell.$": "$$.Map.Item.Value", "phase.$": "$.phase", "migration_id.$": "$.migration_id"},
-               max_concurrency=MAX_CONCURRENCY, result_path=NULL, next="Released")
+def _cells(targets: Targets, table: str) -> Map:
+    return Map(
+        item_processor=_cell_processor(targets, table),
+        items_path="$.batch.cells",
+        item_selector={"cell.$": "$$.Map.Item.Value", "mysql.$": "$.batch.mysql", "phase.$": "$.phase",
+                       "step.$": "$.step", "wait.$": "$.wait", "migration_id.$": "$.migration_id"},
+        max_concurrency_path="$.step.concurrency",
+        result_path="$.results",
+        next="Batch: outcome",
+    )
 
 
-# --------------------------------------------------------------------------------------------
-# mode `run`: lanes of phases, steps in order, batches in order
-
-
-def _batch_processor(targets: Targets, migration_id: str, table: str) -> Graph:
+def _batch_processor(targets: Targets, table: str) -> Graph:
+    """One batch of one step: wait until its gate holds every cell (per-cell fencing), then run its cells."""
     g = Graph(start_at="Batch: gated?")
     g.add("Batch: gated?", Choice(choices=(ChoiceRule(eq("$.phase.gated", True), "Gate: first poll"),),
-                                  default="Batch: run"))
+                                  default="Batch: cells"))
     g.add("Gate: first poll", Pass(parameters={"seconds.$": "$.settings.poll"}, result_path="$.poll",
                                    next="Gate: read"))
     g.add("Gate: read", Task(
@@ -397,51 +419,99 @@ def _batch_processor(targets: Targets, migration_id: str, table: str) -> Graph:
                                           "want.$": "States.ArrayLength($.batch.cells)"},
                               result_path="$.gate", next="Gate: open?"))
     g.add("Gate: open?", Choice(choices=(
-        ChoiceRule({"Variable": "$.gate.done", "NumericGreaterThanEqualsPath": "$.gate.want"}, "Batch: run"),
+        ChoiceRule({"Variable": "$.gate.done", "NumericGreaterThanEqualsPath": "$.gate.want"}, "Batch: cells"),
     ), default="Gate: wait"))
-    g.add("Gate: wait", Wait(seconds_path="$.poll.seconds", next="Gate: slower?"))
+    g.add("Gate: wait", Wait(seconds_path="$.poll.seconds", next="Gate: stopped?"))
+    g.add("Gate: stopped?", Task(
+        resource=DDB_GET,
+        parameters={"TableName": table, "Key": _key("States.Format('run#{}#failed', $.run)"), "ConsistentRead": True},
+        result_path="$.stop",
+        retry=retry("dynamodb"),
+        next="Gate: go on?",
+    ))
+    g.add("Gate: go on?", Choice(choices=(ChoiceRule({"Variable": "$.stop.Item", "IsPresent": True}, "Gate: stop"),),
+                                 default="Gate: slower?"))
+    g.add("Gate: stop", Pass(result="failed", end=True))  # another lane failed
     g.add("Gate: slower?", Choice(choices=(
         ChoiceRule({"Variable": "$.poll.seconds", "NumericLessThanPath": "$.settings.poll_max"}, "Gate: slower"),
     ), default="Gate: read"))
     g.add("Gate: slower", Pass(parameters={"seconds.$": "States.MathAdd($.poll.seconds, $.poll.seconds)"},
                                result_path="$.poll", next="Gate: read"))
-    g.add("Batch: run", _child(targets, migration_id, "cells",
-                               {"cells.$": "$.batch.cells", "mysql.$": "$.batch.mysql", "wait.$": "$.wait"},
-                               result_selector={"failed.$": "$.Output.failed"}, result_path="$.run",
-                               catch=(Catch(("States.ALL",), "Batch: failed", result_path="$.error"),),
-                               next="Batch: outcome"))
-    g.add("Batch: outcome", Choice(choices=(ChoiceRule(eq("$.run.failed", True), "Batch: failed"),),
+    g.add("Batch: cells", _cells(targets, table))
+    g.add("Batch: outcome", Pass(parameters={"failed.$": "States.ArrayContains($.results, 'failed')"},
+                                 result_path="$.check", next="Batch: failed?"))
+    g.add("Batch: failed?", Choice(choices=(ChoiceRule(eq("$.check.failed", True), "Batch: failed"),),
                                    default="Batch: ok"))
     g.add("Batch: ok", Pass(result="ok", end=True))
     g.add("Batch: failed", Pass(result="failed", end=True))
     return g
 
 
-def _step_processor(targets: Targets, migration_id: str, table: str) -> Graph:
-    g = Graph(start_at="Step: input")
-    g.add("Step: input", Pass(parameters={"now.$": "States.ArrayGetItem($.inputs, $.k)"}, result_path="$.input",
-                              next="Step: approval?"))
-    g.add("Step: approval?", Choice(choices=(ChoiceRule(eq("$.step.approval", True), "Step: approval"),),
+def _release_processor(table: str) -> Graph:
+    """A baked batch's cells join their gates in the next phase (`contract`)."""
+    cell = Graph(start_at="Release: join gate")
+    cell.add("Release: join gate", _join_gate(table, "Release: joined"))
+    cell.add("Release: joined", Pass(result="ok", end=True))
+    g = Graph(start_at="Release: cells")
+    g.add("Release: cells", Map(
+        item_processor=cell, items_path="$.batch.cells",
+        item_selector={"cell.$": "$$.Map.Item.Value", "phase.$": "$.phase", "migration_id.$": "$.migration_id"},
+        max_concurrency=MAX_CONCURRENCY, result_path=NULL, next="Release: done"))
+    g.add("Release: done", Pass(result="ok", end=True))
+    return g
+
+
+# --------------------------------------------------------------------------------------------
+# the run: lanes of phases (children), steps in order, each step's batches read from its object
+
+
+class DistributedMap(Map):
+    """A Map whose iterations are child executions (their events are not in the parent's history)."""
+
+    def to_dict(self) -> JSON:
+        out = {**super().to_dict(), "Type": "Map"}
+        out["ItemProcessor"]["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+        return out
+
+
+def _reader(targets: Targets) -> JSON:
+    """The step's object at the version the input pins, from the plan bucket compiled in."""
+    return {"Resource": S3_GET, "ReaderConfig": {"InputType": "JSON"}, "Parameters": {
+        "Bucket": targets.plan_bucket, "Key.$": "$.input.now.key", "VersionId.$": "$.input.now.version_id"}}
+
+
+def _lane(targets: Targets, migration_id: str, table: str) -> Graph:
+    """One phase (a child execution): its steps one after the other, a loop over the step index."""
+    g = Graph(start_at="Lane: start")
+    g.add("Lane: start", Pass(parameters={"k": 0, "count.$": "States.ArrayLength($.steps)"}, result_path="$.at",
+                              next="Step: input"))
+    g.add("Step: input", Pass(parameters={"now.$": "States.ArrayGetItem($.steps, $.at.k)",
+                                          "rule.$": "States.ArrayGetItem($.phase.steps, $.at.k)"},
+                              result_path="$.input", next="Step: ours?"))
+    g.add("Step: ours?", Choice(choices=(
+        ChoiceRule({"Variable": "$.input.now.key", "StringMatches": f"{cellref.prefix(migration_id)}*"},
+                   "Step: approval?"),
+    ), default="Step: not ours"))
+    g.add("Step: not ours", Fail(error="PlanRefused", cause=f"a step object outside {cellref.prefix(migration_id)}"))
+    g.add("Step: approval?", Choice(choices=(ChoiceRule(eq("$.input.rule.approval", True), "Step: approval"),),
                                     default="Step: batches"))
     g.add("Step: approval", Task(
         resource=SNS_WAIT,
         parameters={"TopicArn": targets.approvals_topic_arn, "Message": {
             "kind": "migration", "task_token.$": "$$.Task.Token", "migration_id.$": "$.migration_id",
-            "phase.$": "$.phase.name", "step.$": "$.step.label",
-            "batches.$": "States.ArrayLength($.input.now.batches)",
+            "phase.$": "$.phase.name", "step.$": "$.input.rule.label", "batches.$": "$.input.now.batches",
         }},
         result_path=NULL,
         retry=retry("sns"),
-        catch=(Catch(("States.ALL",), "Step: rejected", result_path="$.error"),),
+        catch=(Catch(("States.ALL",), "Step: failed", result_path="$.error"),),  # rejected
         next="Step: batches",
     ))
-    g.add("Step: rejected", Fail(error="ApprovalRejected", cause="a migration step's approval was rejected"))
-    g.add("Step: batches", Map(
-        item_processor=_batch_processor(targets, migration_id, table),
-        items_path="$.input.now.batches",
-        item_selector={"batch.$": "$$.Map.Item.Value", "b.$": "$$.Map.Item.Index", "k.$": "$.k",
-                       "phase.$": "$.phase", "step.$": "$.step", "wait.$": "$.input.now.wait",
-                       "settings.$": "$.settings", "migration_id.$": "$.migration_id"},
+    g.add("Step: batches", DistributedMap(
+        item_processor=_batch_processor(targets, table),
+        item_reader=_reader(targets),
+        item_selector={"batch.$": "$$.Map.Item.Value", "phase.$": "$.phase", "step.$": "$.input.rule",
+                       "wait.$": "$.input.now.wait", "settings.$": "$.settings", "migration_id.$": "$.migration_id",
+                       "run.$": "$.run"},
         max_concurrency=1,
         result_path="$.results",
         next="Step: check",
@@ -450,70 +520,59 @@ def _step_processor(targets: Targets, migration_id: str, table: str) -> Graph:
                               result_path="$.check", next="Step: ok?"))
     g.add("Step: ok?", Choice(choices=(
         ChoiceRule(eq("$.check.failed", True), "Step: failed"),
-        ChoiceRule(eq("$.step.each", True), "Step: done"),  # each cell baked in its batch
+        ChoiceRule(eq("$.input.rule.each", True), "Step: next"),  # each cell baked in its batch
     ), default="Step: bake"))
-    g.add("Step: failed", Fail(error="MigrationFailed", cause="a cell failed; see the migrations table"))
+    g.add("Step: failed", Task(
+        resource=DDB_PUT,
+        parameters={"TableName": table,
+                    "Item": {**_key("States.Format('run#{}#failed', $.run)"), "phase": {"S.$": "$.phase.name"}}},
+        result_path=NULL,
+        retry=retry("dynamodb"),
+        next="Lane: failed",
+    ))
+    # ends with a result, not a Fail: the run reads its lanes' results (a failed child execution
+    # fails the Map Run on AWS, but moto's Distributed Map only drops its output)
+    g.add("Lane: failed", Pass(result="failed", end=True))
     g.add("Step: bake", Wait(seconds_path="$.input.now.wait", next="Step: release?"))
     g.add("Step: release?", Choice(choices=(ChoiceRule(eq("$.phase.release", "baked"), "Step: release"),),
-                                   default="Step: done"))
-    g.add("Step: release", Map(
-        item_processor=_release_processor(targets, migration_id),
-        items_path="$.input.now.batches",
-        item_selector={"batch.$": "$$.Map.Item.Value", "b.$": "$$.Map.Item.Index", "k.$": "$.k",
-                       "phase.$": "$.phase", "step.$": "$.step", "settings.$": "$.settings", "migration_id.$": "$.migration_id"},
+                                   default="Step: next"))
+    g.add("Step: release", DistributedMap(
+        item_processor=_release_processor(table),
+        item_reader=_reader(targets),
+        item_selector={"batch.$": "$$.Map.Item.Value", "phase.$": "$.phase", "migration_id.$": "$.migration_id"},
         max_concurrency=1,
         result_path=NULL,
-        next="Step: done",
+        next="Step: next",
     ))
-    g.add("Step: done", Pass(result="ok", end=True))
-    return g
-
-
-def _release_processor(targets: Targets, migration_id: str) -> Graph:
-    g = Graph(start_at="Release: batch")
-    g.add("Release: batch", _child(targets, migration_id, "release", {"cells.$": "$.batch.cells"},
-                                   result_path=NULL, end=True))
-    return g
-
-
-def _lane(targets: Targets, migration_id: str, table: str) -> Graph:
-    g = Graph(start_at="Lane: steps")
-    g.add("Lane: steps", Map(
-        item_processor=_step_processor(targets, migration_id, table),
-        items_path="$.phase.steps",
-        item_selector={"step.$": "$$.Map.Item.Value", "k.$": "$$.Map.Item.Index", "inputs.$": "$.inputs",
-                       "phase.$": "$.phase", "settings.$": "$.settings", "migration_id.$": "$.migration_id"},
-        max_concurrency=1,
-        result_path=NULL,
-        end=True,
-    ))
+    g.add("Step: next", Pass(parameters={"k.$": "States.MathAdd($.at.k, 1)", "count.$": "$.at.count"},
+                             result_path="$.at", next="Step: more?"))
+    g.add("Step: more?", Choice(choices=(
+        ChoiceRule({"Variable": "$.at.k", "NumericLessThanPath": "$.at.count"}, "Step: input"),
+    ), default="Lane: done"))
+    g.add("Lane: done", Pass(result="ok", end=True))
     return g
 
 
 def definition(plan: MigrationPlan, targets: Targets | None = None, table: str = DEFAULT_MIGRATIONS_TABLE) -> JSON:
     """The ASL definition (a dict) of the migration's orchestrator; its size depends on the manifest only."""
     targets = targets or Targets()
-    graph = Graph(start_at="Mode?", comment=f"cellfleet migration {plan.id}: {plan.migration.description}")
-    graph.add("Mode?", Choice(choices=(
-        ChoiceRule({"And": [{"Variable": "$.mode", "IsPresent": True}, eq("$.mode", "cells")]}, "Cells"),
-        ChoiceRule({"And": [{"Variable": "$.mode", "IsPresent": True}, eq("$.mode", "release")]}, "Release"),
-    ), default="Rules"))
+    graph = Graph(start_at="Rules", comment=f"cellfleet migration {plan.id}: {plan.migration.description}")
     graph.add("Rules", Pass(result=facts(plan), result_path="$.facts", next="Phases"))
-    graph.add("Phases", Map(
+    graph.add("Phases", DistributedMap(
         item_processor=_lane(targets, plan.id, table),
         items_path="$.facts",
-        item_selector={"phase.$": "$$.Map.Item.Value", "inputs.$": "States.ArrayGetItem($.plan, $$.Map.Item.Index)",
-                       "settings.$": "$.settings", "migration_id.$": "$.migration_id"},
+        item_selector={"phase.$": "$$.Map.Item.Value",
+                       "steps.$": "States.ArrayGetItem($.plan.steps, $$.Map.Item.Index)",
+                       "settings.$": "$.settings", "migration_id.$": "$.migration_id", "run.$": "$$.Execution.Name"},
         max_concurrency=len(plan.phases),
-        result_path=NULL,
+        result_path="$.lanes",
         catch=(Catch(("States.ALL",), FAILED, result_path="$.error"),),
-        next=DONE,
+        next="Run: check",
     ))
+    graph.add("Run: check", Pass(parameters={"failed.$": "States.ArrayContains($.lanes, 'failed')"},
+                                 result_path="$.lanes", next="Run: ok?"))
+    graph.add("Run: ok?", Choice(choices=(ChoiceRule(eq("$.lanes.failed", True), FAILED),), default=DONE))
     graph.add(DONE, Pass(result={"status": "complete"}, end=True))
     graph.add(FAILED, Fail(error="MigrationFailed", cause="a cell failed or an approval was rejected; "
                                                           "see the migrations table"))
-    graph.add("Cells", _cells(targets, table))
-    graph.add("Batch outcome", Pass(parameters={"failed.$": "States.ArrayContains($.results, 'failed')"}, end=True))
-    graph.add("Release", _release_cells(table))
-    graph.add("Released", Pass(result={"failed": False}, end=True))
     return graph.to_dict()

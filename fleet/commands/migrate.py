@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -250,13 +251,66 @@ def lint_cmd(migration_ids: Annotated[list[str] | None, typer.Argument(help="Def
 @migrate_app.command("orchestrator")
 def orchestrator_cmd(migration_id: IdArg, out: OutOpt = None, root: RootOption = REPO_ROOT,
                      execution: Annotated[bool, typer.Option(
-                         "--input", help="Print the execution's input (the plan's cells) instead of the definition.",
+                         "--input", help="Print the plan document (the cells `migrate start` writes to S3, per step) "
+                                         "instead of the definition.",
                      )] = False) -> None:
-    """The Step Functions definition (ASL JSON) that runs the migration, or its execution input."""
-    from migrations.orchestrator import definition, execution_input
+    """The Step Functions definition (ASL JSON) that runs the migration, or its plan document."""
+    from migrations.orchestrator import definition, plan_document
 
     plan = _plan(root, migration_id)
-    document = execution_input(plan) if execution else definition(plan)
+    document = plan_document(plan) if execution else definition(plan)
     emit(json.dumps(document, sort_keys=True, indent=2) + "\n", out)
 
 
+def _machine(value: str | None) -> str | None:
+    from fleet.rollouts import parse_machine_arn
+
+    if value is not None:
+        try:
+            parse_machine_arn(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+@migrate_app.command("start")
+def start_cmd(migration_id: IdArg,
+              region: Annotated[str, typer.Option("--region", help="AWS region of the control plane.")] = "us-east-1",
+              state_machine_arn: Annotated[str | None, typer.Option(
+                  "--state-machine-arn", callback=_machine,
+                  help="The migration's orchestrator (default: its name in the caller's account).")] = None,
+              name: Annotated[str | None, typer.Option("--name", help="Execution name (default: run + time).")] = None,
+              root: RootOption = REPO_ROOT) -> None:
+    """Write the migration's cells to the plan bucket (one object per step) and start its orchestrator.
+
+    A plan that would exceed a Step Functions quota is refused before any AWS call.
+    """
+    from fleet.rollouts import parse_machine_arn
+    from migrations import quotas
+    from migrations.orchestrator import definition, machine_arn, plan_document
+
+    plan = _plan(root, migration_id)
+    document = plan_document(plan)
+    over = quotas.problems(quotas.measure(plan, document, definition(plan)))
+    if over:
+        raise InputErrors([InputError(plan.source, 1, "migration", problem) for problem in over])
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", name):
+        raise typer.BadParameter("1 to 80 letters, digits, '-' or '_'", param_hint="--name")
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from fleet.migration_runs import start
+    from pipelines.targets import Targets
+
+    try:
+        if state_machine_arn is None:
+            account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+            state_machine_arn = machine_arn(Targets(region=region, account=account), migration_id)
+        machine_region, account, _ = parse_machine_arn(state_machine_arn)
+        bucket = Targets(region=machine_region, account=account).plan_bucket
+        arn = start(boto3.client("s3", region_name=region), boto3.client("stepfunctions", region_name=region), bucket,
+                    document, state_machine_arn, name or datetime.now(UTC).strftime("run-%Y%m%dT%H%M%SZ"))
+    except (BotoCoreError, ClientError) as exc:
+        _refuse(str(exc).splitlines()[0])
+    emit(arn + "\n", None)
+    print(f"started {migration_id}: {len(plan.phases)} phases, {len(plan.cells)} cells", file=sys.stderr)

@@ -39,6 +39,7 @@ def test_orchestrators_log_errors_only_never_execution_data(inventory: Inventory
 
 
 def test_orchestrator_may_start_and_follow_only_its_own_children(inventory: Inventory) -> None:
+    """Its Distributed Maps run children of this machine only (`execution:<machine>/<map run>:<id>`)."""
     [policy] = [p for p in inventory.of_type("aws:iam/rolePolicy:RolePolicy")
                 if p.name == "control-plane-migrations-policy"]
     granted = {(a, r) for s in json.loads(policy.inputs["policy"])["Statement"] for a in s["Action"]
@@ -46,6 +47,22 @@ def test_orchestrator_may_start_and_follow_only_its_own_children(inventory: Inve
     me = machine_arn(TARGETS, MIGRATION)
     assert me.endswith(f":stateMachine:{machine_name(TARGETS, MIGRATION)}")
     assert ("states:StartExecution", me) in granted
-    executions = me.replace(":stateMachine:", ":execution:") + ":*"
-    assert {("states:DescribeExecution", executions), ("states:StopExecution", executions)} <= granted
-    assert not [r for a, r in granted if a.startswith("states:") and r not in {me, executions}]
+    children = me.replace(":stateMachine:", ":execution:") + "/*"
+    assert {("states:DescribeExecution", children), ("states:StopExecution", children)} <= granted
+    assert not [r for a, r in granted if a.startswith("states:") and r not in {me, children}]
+    # the step objects: read (pinned versions) in the plan bucket only, never written
+    plans = f"arn:aws:s3:::{TARGETS.plan_bucket}/plans/*"
+    assert {a for a, r in granted if a.startswith("s3:")} == {"s3:GetObject", "s3:GetObjectVersion"}
+    assert {r for a, r in granted if a.startswith("s3:")} == {plans}
+
+
+def test_orchestrator_decrypts_step_objects_only_through_s3_for_the_plan_bucket(inventory: Inventory) -> None:
+    [policy] = [p for p in inventory.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p.name == "control-plane-migrations-plans-key"]
+    [statement] = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Action"] == ["kms:Decrypt"]
+    assert statement["Resource"] == f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"
+    assert statement["Condition"] == {"StringEquals": {
+        "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+        "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{TARGETS.plan_bucket}",
+    }}

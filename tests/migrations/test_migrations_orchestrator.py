@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,13 +20,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from fleet.migration_runs import start
 from fleet.stores import DynamoStore, table_definition
-from migrations.orchestrator import MAX_CONCURRENCY, definition, execution_input, machine_name, segments
+from migrations import cellref
+from migrations.orchestrator import MAX_CONCURRENCY, definition, machine_name, plan_document, segments
 from migrations.planner import MigrationPlan
 from migrations.progress import render_text, status_view
 from migrations.state import Status
 from model.contract import EVENT_SOURCE, MIGRATION_EVENT_SOURCE
-from pipelines.history import HISTORY_QUOTA
+from model.errors import InputErrors
 from pipelines.targets import Targets
 from tests.migrations.synthetic import synthetic_migration
 from tests.support import moto_parity
@@ -61,11 +65,36 @@ def _queue(sqs: Any, name: str) -> tuple[str, str]:
     return url, arn
 
 
+_UPDATES = threading.Lock()
+
+
+def atomic_updates() -> None:
+    """moto's UpdateItem reads, changes and writes an item with no lock; AWS applies each one atomically.
+
+    The cells of a batch run in threads in moto and `ADD` themselves to the same gate: without
+    this, two first joins could both create the item and one cell be lost (the gate never opens).
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    backend: Any = DynamoDBBackend
+    if getattr(backend.update_item, "atomic", False):
+        return
+    original = backend.update_item
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _UPDATES:
+            return original(self, *args, **kwargs)
+
+    update_item.atomic = True  # type: ignore[attr-defined]
+    backend.update_item = update_item
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     with mock_aws(config=EXECUTE):
         moto_parity.apply()
+        atomic_updates()
         speed_up()
         yield
 
@@ -83,6 +112,9 @@ def _provision(plan: MigrationPlan) -> Run:
     approvals_url, approvals_arn = _queue(sqs, "approver")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=approvals_arn, Attributes={"RawMessageDelivery": "true"})
     boto3.client("dynamodb", region_name=REGION).create_table(**table_definition())
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=targets.plan_bucket)
+    s3.put_bucket_versioning(Bucket=targets.plan_bucket, VersioningConfiguration={"Status": "Enabled"})
     machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name=machine_name(targets, plan.id), definition=json.dumps(definition(plan, targets)),
         roleArn="arn:aws:iam::123456789012:role/cellfleet-migrations",
@@ -97,8 +129,8 @@ def _drive(run: Run, plan: MigrationPlan, on_work: Callable[[dict[str, Any], Run
     Deferred work is asked again each round; every answer is logged in `run.seen` as `answered`.
     """
     sfn, sqs = boto3.client("stepfunctions", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    arn = sfn.start_execution(stateMachineArn=run.machine, name="m1",
-                              input=json.dumps(execution_input(plan, time_scale=0)))["executionArn"]
+    arn = start(boto3.client("s3", region_name=REGION), sfn, Targets(region=REGION).plan_bucket,
+                plan_document(plan, time_scale=0), run.machine, "m1")
     deferred: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -214,13 +246,16 @@ def test_happy_path_runs_every_cell_in_order_and_records_state(plan: MigrationPl
     view = status_view(plan, state)
     assert view["status"] == "complete"
     assert view["progress"]["percent"] == 100
-    # every execution's history, the run's and each batch's, stays under half the 25,000-event quota
+    # the run's history holds the phases' and steps' Map runs only: no cell's work, whatever the fleet
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    executions = sfn.list_executions(stateMachineArn=run.machine, maxResults=1000)["executions"]
-    assert len(executions) > len(plan.phases)  # the run and its batches (children of the same machine)
-    for execution in executions:
-        events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=25_000)["events"]
-        assert len(events) <= HISTORY_QUOTA // 2
+    [execution] = sfn.list_executions(stateMachineArn=run.machine, maxResults=1000)["executions"]
+    events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=25_000)["events"]
+    kinds = {e["type"] for e in events}
+    assert {"MapRunStarted", "MapRunSucceeded"} <= kinds
+    assert not kinds & {"TaskScheduled", "TaskSubmitted"}  # every request runs in a child
+    assert len(events) <= 40
+    labels = " ".join(s.label for p in plan.phases for s in segments(p))  # the manifest's rules may name cells
+    assert not [c for c in plan.cells if c in json.dumps(events, default=str) and c not in labels]
 
 
 def test_backfill_failure_stops_that_cell_and_shows_in_status(plan: MigrationPlan, aws: None) -> None:
@@ -255,14 +290,22 @@ def test_backfill_failure_stops_that_cell_and_shows_in_status(plan: MigrationPla
     assert view["failed"][0]["cell"] == "smb-us-2"
 
 
-def test_cells_travel_in_the_execution_input_not_the_definition(plan: MigrationPlan) -> None:
-    """No cell is named in the definition: the Maps read them from the input."""
+def test_cells_travel_by_reference_not_in_the_definition_or_the_input(plan: MigrationPlan) -> None:
+    """No cell is named in the definition or the input: one S3 object per step holds its batches."""
     text = json.dumps(definition(plan))
     assert not [c for c in plan.cells if f'"{c}"' in text]
-    document = execution_input(plan)
+    document = plan_document(plan)
+    objects = cellref.step_objects(document)
+    given = cellref.execution_input(document, objects, [f"v{i}" for i in range(len(objects))])
+    assert not [c for c in plan.cells if f'"{c}"' in json.dumps(given)]
+    assert [len(steps) for steps in given["plan"]["steps"]] == [len(segments(p)) for p in plan.phases]
+    assert all(o.key.startswith(cellref.prefix(plan.id)) for o in objects)
     backfill = plan.index("backfill")
-    batches = document["plan"][backfill][1]["batches"]
+    [obj] = [o for o in objects if (o.phase, o.step) == (backfill, 1)]
+    batches = json.loads(obj.body)
     assert [i["c"] for b in batches for i in b["cells"]] == list(plan.phase("backfill").steps[1].cells)
+    assert given["plan"]["steps"][backfill][1] == {"key": obj.key, "version_id": f"v{objects.index(obj)}",
+                                                   "wait": 0, "batches": len(batches)}
     # each cell names its gate in the next phase: where it sits in migrate-code-readonly
     readonly = document["plan"][backfill + 1]
     gates = {i["c"]: i["g"] for b in batches for i in b["cells"]}
@@ -284,7 +327,8 @@ def test_three_hundred_cells_fit_and_run_with_per_cell_fencing(tmp_path: Path, a
     canary = plan.phase("contract").steps[0].cells[0]
     smb = plan.phase("backfill").steps[1].cells[0]
     description = _drive(run, plan, _fence(smb, canary, hold=True), timeout=400,
-                         until=lambda r: _requested(r, "contract", canary, "answered"))
+                         until=lambda r: _requested(r, "contract", canary, "answered") and DynamoStore(
+                             region=REGION).load(plan.id).get(canary, "contract").status is Status.COMPLETE)
     assert description["status"] != "SUCCEEDED"  # stopped here (moto may report ABORTED or FAILED)
     state = DynamoStore(region=REGION).load(plan.id)
     assert state.get(canary, "contract").status is Status.COMPLETE
@@ -292,3 +336,62 @@ def test_three_hundred_cells_fit_and_run_with_per_cell_fencing(tmp_path: Path, a
     assert state.get(smb, "contract").status is Status.PENDING
     assert {c for c in plan.cells if state.get(c, "expand").status is Status.COMPLETE} > {canary, smb}
     assert max(s.concurrency for p in plan.phases for s in segments(p)) <= MAX_CONCURRENCY
+
+
+def test_start_command_writes_the_steps_and_starts_with_a_small_input(plan: MigrationPlan, aws: None) -> None:
+    """`fleet migrate start`: one encrypted object per step in the plan bucket, the input names their versions."""
+    from typer.testing import CliRunner
+
+    from fleet.cli import app
+
+    run = _provision(plan)
+    result = CliRunner().invoke(app, ["migrate", "start", MIGRATION, "--region", REGION, "--state-machine-arn",
+                                      run.machine, "--name", "cli", "--root", str(REPO)])
+    assert result.exit_code == 0, result.output
+    sfn, s3 = boto3.client("stepfunctions", region_name=REGION), boto3.client("s3", region_name=REGION)
+    arn = result.stdout.strip()
+    given = json.loads(sfn.describe_execution(executionArn=arn)["input"])
+    document = plan_document(plan)
+    assert given == cellref.execution_input(document, cellref.step_objects(document),
+                                            [s["version_id"] for p in given["plan"]["steps"] for s in p])
+    for obj in cellref.step_objects(document):
+        version = given["plan"]["steps"][obj.phase][obj.step]["version_id"]
+        stored = s3.get_object(Bucket=Targets(region=REGION).plan_bucket, Key=obj.key, VersionId=version)
+        assert stored["Body"].read() == obj.body
+        assert stored["ServerSideEncryption"] == "aws:kms"
+
+
+def test_start_command_refuses_a_plan_over_a_quota_before_any_aws_call(tmp_path: Path) -> None:
+    """A bake that keeps one execution past a year is refused before any AWS call (no moto here), naming the step."""
+    from typer.testing import CliRunner
+
+    from fleet.cli import app
+
+    for folder in ("cells", "migrations", "pipelines"):
+        if (REPO / folder).is_dir():
+            shutil.copytree(REPO / folder, tmp_path / folder)
+    manifest = tmp_path / "migrations" / MIGRATION / "manifest.yaml"
+    # 8,700 h (the manifest allows a year per wait) after the rest of the migration: past a year in all
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("wait: 168h", "wait: 8700h"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["migrate", "start", MIGRATION, "--region", REGION, "--root", str(tmp_path)])
+    assert isinstance(result.exception, InputErrors)  # `fleet` prints each as one line, exit 1 (fleet.cli.main)
+    [line] = [str(e) for e in result.exception.errors]
+    head = f"migrations/{MIGRATION}/manifest.yaml:1: migration: execution duration (days): "
+    assert line.startswith(head), line
+    days = float(line.removeprefix(head).split(" ")[0].replace(",", ""))
+    assert 365 < days < 380
+    assert "over the Step Functions quota of 365 at 14 cells" in line
+    assert "(driven by contract / enterprise-*: 3 cell(s) in batches, then the step's bake: 362.5 days)" in line
+
+
+def test_definition_passes_asl_validator(plan: MigrationPlan, tmp_path: Path) -> None:
+    """AWS's own schema (asl-validator, npm) accepts the Distributed Maps, their ItemReaders and the loops."""
+    import subprocess
+
+    validator = REPO / "node_modules" / ".bin" / "asl-validator"
+    if not validator.exists():
+        pytest.fail("asl-validator is not installed: run `npm ci` (scripts/setup does)")
+    path = tmp_path / "orchestrator.json"
+    path.write_text(json.dumps(definition(plan)), encoding="utf-8")
+    result = subprocess.run([str(validator), "--json-path", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

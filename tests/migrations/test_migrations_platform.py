@@ -10,12 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from fleet.cli import app
-from migrations.orchestrator import definition, execution_input, facts
+from fleet.stores import DynamoStore
+from migrations.orchestrator import PLATFORM_BLAST_RADIUS, definition, facts, plan_document
 from migrations.planner import PLATFORM, PLATFORM_APPROVALS, PLATFORM_WAITS, MigrationPlan
-from migrations.state import MigrationState
+from migrations.state import MigrationState, Status
 from migrations.transitions import advance, approve, blockers
 from model.cells import Engine
-from model.manifest import MigrationTarget, PhaseName
+from model.manifest import MigrationTarget, PhaseName, PhaseType
+from tests.migrations.test_migrations_orchestrator import REGION, _answer, _drive, _provision, aws  # noqa: F401
 from tests.support.fleets import migration_plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,12 +105,44 @@ def test_orchestrator_runs_the_phases_on_the_one_database(root: Path, plan: Migr
     assert json.loads(result.stdout) == definition(plan)
     given = CliRunner().invoke(app, ["migrate", "orchestrator", MIGRATION, "--input", "--root", str(root)])
     assert given.exit_code == 0, given.output
-    assert json.loads(given.stdout) == execution_input(plan)
+    assert json.loads(given.stdout) == plan_document(plan)
     rules = facts(plan)
     assert [r["name"] for r in rules] == [p.value for p in PhaseName]
     assert [r["steps"][0]["approval"] for r in rules] == [p in PLATFORM_APPROVALS for p in PhaseName]
-    document = execution_input(plan)
+    document = plan_document(plan)
     for phase, steps in zip(plan.phases, document["plan"], strict=True):
         [step] = steps
         assert step["wait"] == PLATFORM_WAITS[phase.name].total_seconds()
         assert [c["c"] for b in step["batches"] for c in b["cells"]] == [PLATFORM]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("aws")
+def test_platform_deploy_phases_ask_a_person_to_deploy_and_complete_on_moto(plan: MigrationPlan) -> None:
+    """No cell deployer serves `platform`: each deployment phase asks the approvals topic to deploy, on moto."""
+    run = _provision(plan)
+    description = _drive(run, plan, _answer())
+    assert description["status"] == "SUCCEEDED", description
+    deployments = [p for p in plan.phases if p.type is PhaseType.DEPLOYMENT]
+    asked = [s for s in run.seen if s["kind"] == "approval" and "instructions" in s]
+    assert [(a["phase"], a["version"], a["target"]) for a in asked] == [
+        (p.name.value, p.version, PLATFORM) for p in deployments]
+    for message, phase in zip(asked, deployments, strict=True):
+        assert message["blast_radius"] == PLATFORM_BLAST_RADIUS
+        assert f"Deploy {phase.version}" in message["instructions"]
+        assert "whole platform" in message["instructions"]
+    # no deploy event names `platform` as a cell; the schema and data phases still go to the workers
+    work = [s for s in run.seen if s["kind"] == "work"]
+    assert not [w for w in work if w["phase"] in {p.name.value for p in deployments}]
+    assert sorted(w["phase"] for w in work) == sorted(p.name.value for p in plan.phases if p not in deployments)
+    state = DynamoStore(region=REGION).load(plan.id)
+    assert all(state.get(PLATFORM, p.name.value).status is Status.COMPLETE for p in plan.phases)
+
+
+def test_runbook_deploys_the_platform_by_hand_never_a_cell_stack(root: Path) -> None:
+    result = CliRunner().invoke(app, ["runbook", MIGRATION, "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "pulumi up --stack platform" not in result.stdout
+    assert result.stdout.count("`platform-deploy` message") == 2  # migrate-code and migrate-code-readonly
+    assert "blast radius: the whole platform" in result.stdout
+    assert "**the whole platform**" in result.stdout
