@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fleet.rollouts import PlanNotStored
+from fleet.rollouts import put_checked
 from migrations import cellref
 from pipelines.asl import JSON
 
@@ -17,14 +17,7 @@ def store_steps(s3: Any, bucket: str, document: JSON) -> JSON:
     the bucket's KMS key; the version ids S3 answers pin what the machine reads.
     """
     objects = cellref.step_objects(document)
-    versions = []
-    for obj in objects:
-        response = s3.put_object(Bucket=bucket, Key=obj.key, Body=obj.body, ContentType="application/json",
-                                 ChecksumAlgorithm="SHA256", ChecksumSHA256=obj.sha256, ServerSideEncryption="aws:kms")
-        if response.get("ChecksumSHA256") != obj.sha256 or not response.get("VersionId"):
-            raise PlanNotStored(f"{obj.key}: S3 answered checksum {response.get('ChecksumSHA256')!r}, "
-                                f"version {response.get('VersionId')!r} (is versioning on?)")
-        versions.append(str(response["VersionId"]))
+    versions = [str(put_checked(s3, bucket, obj.key, obj.body, obj.sha256)["VersionId"]) for obj in objects]
     return cellref.execution_input(document, objects, versions)
 
 

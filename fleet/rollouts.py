@@ -59,13 +59,24 @@ def store_plan(s3: Any, bucket: str, document: dict[str, Any]) -> dict[str, Any]
     objects = planref.plan_objects(document)
     stored = []
     for obj in objects:
-        response = s3.put_object(Bucket=bucket, Key=obj.key, Body=obj.body, ContentType="application/json",
-                                 ChecksumAlgorithm="SHA256", ChecksumSHA256=obj.sha256, ServerSideEncryption="aws:kms")
-        if response.get("ChecksumSHA256") != obj.sha256 or not response.get("VersionId"):
-            raise PlanNotStored(f"{obj.key}: S3 answered checksum {response.get('ChecksumSHA256')!r}, "
-                                f"version {response.get('VersionId')!r} (is versioning on?)")
+        response = put_checked(s3, bucket, obj.key, obj.body, obj.sha256)
         stored.append(planref.Stored(str(response["VersionId"]), str(response["ETag"])))
     return planref.execution_input(document, bucket, objects, stored)
+
+
+def put_checked(s3: Any, bucket: str, key: str, body: bytes, sha256: str) -> dict[str, Any]:
+    """Put one plan object, KMS-encrypted, sent with its SHA-256; S3's answer, or PlanNotStored.
+
+    S3 refuses a body that does not match the checksum; a missing version id means versioning is
+    off, and then nothing could pin what the machines read.
+    """
+    response: dict[str, Any] = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json",
+                                             ChecksumAlgorithm="SHA256", ChecksumSHA256=sha256,
+                                             ServerSideEncryption="aws:kms")
+    if response.get("ChecksumSHA256") != sha256 or not response.get("VersionId"):
+        raise PlanNotStored(f"{key}: S3 answered checksum {response.get('ChecksumSHA256')!r}, "
+                            f"version {response.get('VersionId')!r} (is versioning on?)")
+    return response
 
 
 def load_plan_document(s3: Any, reference: dict[str, Any], version: str, settings: dict[str, Any]) -> dict[str, Any]:

@@ -13,13 +13,13 @@ bucket compiled into its definition, never one named by the input.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from model.jsonio import compact
 from pipelines.asl import JSON
+from pipelines.planref import s3_sha256
 from pipelines.targets import PLANS_PREFIX
 
 PREFIX = f"{PLANS_PREFIX}migrations/"  # the migrations' own key prefix in the plan bucket
@@ -43,8 +43,7 @@ class StepObject:
 
     @property
     def sha256(self) -> str:
-        """Base64 SHA-256 of the body, as S3 reports `ChecksumSHA256` for a single-part upload."""
-        return base64.b64encode(hashlib.sha256(self.body).digest()).decode()
+        return s3_sha256(self.body)
 
 
 def digest(document: JSON) -> str:

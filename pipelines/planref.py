@@ -32,6 +32,11 @@ from pipelines.targets import PLANS_PREFIX
 JSON = dict[str, Any]
 
 
+def s3_sha256(body: bytes) -> str:
+    """Base64 SHA-256 of `body`, as S3 reports `ChecksumSHA256` for a single-part upload."""
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
 @dataclass(frozen=True)
 class WaveObject:
     """One wave's object: where it goes and its bytes."""
@@ -42,8 +47,7 @@ class WaveObject:
 
     @property
     def sha256(self) -> str:
-        """Base64 SHA-256 of the body, as S3 reports `ChecksumSHA256` for a single-part upload."""
-        return base64.b64encode(hashlib.sha256(self.body).digest()).decode()
+        return s3_sha256(self.body)
 
 
 @dataclass(frozen=True)
