@@ -12,6 +12,8 @@ half its quota at 1,000, 10,000 and 100,000 cells.
   chunk of the wave), the wave execution's (its input names the wave's object: constant), and one
   item of a wave's Distributed Map (one chunk's batches and openings, at most `CHUNK_CELLS` cells);
 * history: 25,000 events per execution (`pipelines.history`, with its headroom `BUDGET`);
+* execution duration: a Standard execution runs at most a year, and the rollout spans every
+  wave; a floor (approvals count as instant), driven by one-at-a-time waves and their bakes;
 * Map concurrency: a Distributed Map runs at most 10,000 child executions at once (the load
   Map runs `LOAD_CONCURRENCY`, the health and record Maps `CHUNK_CONCURRENCY`); an inline Map
   runs at most 40 iterations at once (more are queued, so the wave takes longer, not fails).
@@ -19,6 +21,7 @@ half its quota at 1,000, 10,000 and 100,000 cells.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +38,7 @@ from pipelines.waves import Plan
 
 DEFINITION_QUOTA = 1024 * 1024
 STATE_QUOTA = 256 * 1024
+DURATION_QUOTA_DAYS = 365  # a Standard execution runs at most one year; the rollout spans every wave
 DISTRIBUTED_CHILDREN_QUOTA = 10_000  # child executions one Distributed Map runs at once
 INLINE_CONCURRENCY = 40  # iterations an inline Map runs at once (documented; more are queued)
 RUNTIME_ALLOWANCE = 8 * 1024  # what a state gains while it runs: counters, a failure's error and cause
@@ -95,6 +99,22 @@ def _chunk_state(document: JSON, item: JSON, settings: JSON) -> JSON:
             "settings": settings, "earlier": {}, "round": 99_999}
 
 
+def _wave_days(plan: Plan, document: JSON, settings: list[JSON]) -> list[tuple[str, float]]:
+    """Per wave, the days it runs at least: every deploy round, then each bake (one per cell when one at a time).
+
+    Approvals are gates of unknown length and count as instant, so the figure is a floor.
+    """
+    deploy = plan.policy.deploy_estimate.total_seconds()
+    out = []
+    for wave, doc, s in zip(plan.waves, document["waves"], settings, strict=True):
+        rounds = len(wave.cells) if wave.policy.one_at_a_time else len(doc["batches"])
+        bakes = len(wave.cells) if wave.policy.one_at_a_time else 1
+        how = (f"{len(wave.cells):,} cells one at a time, each deploy then its bake" if wave.policy.one_at_a_time
+               else f"{rounds:,} deploy rounds, then one bake")
+        out.append((f"{wave.name}: {how}", (rounds * deploy + bakes * int(s["bake_seconds"])) / 86_400))
+    return out
+
+
 def measure(plan: Plan, document: JSON, targets: Targets | None = None) -> list[Figure]:
     """The largest value of every quota for a rollout of `document` (`rollout_input`'s plan document)."""
     targets = targets or Targets()
@@ -120,6 +140,7 @@ def measure(plan: Plan, document: JSON, targets: Targets | None = None) -> list[
         events += [(f"wave {w['name']} batch", history.batch_events(s, max(map(len, w["batches"]), default=0)))]
     events.append(("rollout load item", history.load_events(min(CHUNK_CELLS, max(len(w.cells) for w in plan.waves)))))
     longest, count = max(events, key=lambda we: we[1])
+    days = _wave_days(plan, document, settings)
     most = max((len(c) for c in items), default=0)  # the chunks of the largest wave
     at_once = min(most, max(LOAD_CONCURRENCY, CHUNK_CONCURRENCY))
     return [
@@ -129,6 +150,8 @@ def measure(plan: Plan, document: JSON, targets: Targets | None = None) -> list[
         Figure("history events", count, history.HISTORY_QUOTA, longest, "events"),
         Figure("distributed map children at once", at_once, DISTRIBUTED_CHILDREN_QUOTA,
                f"checking the health of {most:,} chunks", "executions"),
+        Figure("execution duration", math.ceil(sum(d for _, d in days)), DURATION_QUOTA_DAYS,
+               f"rollout (longest wave {max(days, key=lambda wd: wd[1])[0]})" if days else "rollout", "days"),
     ]
 
 
@@ -144,4 +167,5 @@ _HINTS = {
     "state payload": " (split the wave: select fewer cells per wave in the rollout policy)",
     "history events": " (a longer health_check_interval or a shorter bake)",
     "distributed map children at once": "",
+    "execution duration": " (split the wave over several rollouts, or a shorter bake)",
 }

@@ -147,3 +147,19 @@ def test_the_reference_does_not_grow_with_the_cells() -> None:
     sizes = [quotas.measure(p, rollout_input(p, VERSION))[1].value for p in (small, large)]
     assert sizes[0] == sizes[1]
     assert json.loads(compact(rollout_input(large, VERSION)))["waves"]  # the plan itself does grow
+
+
+def test_quotas_refuse_a_rollout_that_would_run_past_a_year() -> None:
+    """400 enterprise cells one at a time, each with its 24 h bake: past a Standard execution's year."""
+    fits = synthetic_plan(synthetic_fleet(3000))  # 300 enterprise cells: about 304 days
+    assert quotas.check(fits, rollout_input(fits, VERSION)) == []
+    plan = synthetic_plan(synthetic_fleet(4000))
+    figure = quotas.measure(plan, rollout_input(plan, VERSION))[-1]
+    assert (figure.name, figure.unit, figure.limit) == ("execution duration", "days", 365)
+    assert 400 < figure.value < 420, figure
+    problems = quotas.check(plan, rollout_input(plan, VERSION))
+    assert problems == [f"execution duration: {figure.value:,} days in the rollout (longest wave enterprise: 400 cells "
+                        "one at a time, each deploy then its bake) exceeds Step Functions' limit of 365 days (split "
+                        "the wave over several rollouts, or a shorter bake)"]
+    # A shorter bake, set at start, brings it back under the year.
+    assert quotas.check(plan, rollout_input(plan, VERSION, {"bake_seconds": 3600})) == []
