@@ -29,7 +29,7 @@ class Options:
     target_seconds: float = TARGET_SECONDS
     max_load: int = 25  # MySQL Threads_running, PostgreSQL waiting locks: back off above it
     max_batches: int | None = None
-    nice: float = 1.0  # while batches block writers, rest this many times each batch's duration (gh-ost's --nice-ratio)
+    nice: float = 3.0  # while batches block writers, rest this many times each batch's duration (gh-ost's --nice-ratio)
 
 
 def connect(engine: str, dsn: str, database: str | None = None) -> Any:
