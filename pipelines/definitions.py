@@ -383,6 +383,21 @@ def _record_key(path: str) -> JSON:
     return {CELL_KEY: {"S.$": f"States.Format('{WAVE_RECORD.format('{}')}', {path})"}}
 
 
+def _read_wave_record(graph: Graph, targets: Targets, names: tuple[str, str], wave: str, result_path: str,
+                      recorded: str, absent: str) -> None:
+    """Read the wave's failure record (the wave's execution name at `wave`), then branch on whether it exists."""
+    read, branch = names
+    graph.add(read, Task(
+        resource=DDB_GET,
+        parameters={"TableName": targets.rollout_table, "Key": _record_key(wave), "ConsistentRead": True},
+        result_path=result_path, retry=retry("dynamodb"), next=branch,
+    ))
+    graph.add(branch, Choice(
+        choices=(ChoiceRule({"Variable": f"{result_path}.Item", "IsPresent": True}, recorded),),
+        default=absent,
+    ))
+
+
 def _chunk(targets: Targets, mode: str, code: str, concurrency: int) -> Graph:
     """One item of a wave's Distributed Map: a chunk of the plan object, its batches run one Map.
 
@@ -405,15 +420,8 @@ def _chunk(targets: Targets, mode: str, code: str, concurrency: int) -> Graph:
         graph.add(f"{m}: none failed", Pass(result={}, end=True))
         return graph
     graph = Graph(start_at=f"{m}: failed earlier?")
-    graph.add(f"{m}: failed earlier?", Task(
-        resource=DDB_GET,
-        parameters={"TableName": targets.rollout_table, "Key": _record_key("$.wave"), "ConsistentRead": True},
-        result_path="$.earlier", retry=retry("dynamodb"), next=f"{m}: skip?",
-    ))
-    graph.add(f"{m}: skip?", Choice(
-        choices=(ChoiceRule({"Variable": "$.earlier.Item", "IsPresent": True}, f"{m}: done"),),
-        default=f"{m}: batches",
-    ))
+    _read_wave_record(graph, targets, (f"{m}: failed earlier?", f"{m}: skip?"), "$.wave", "$.earlier",
+                      f"{m}: done", f"{m}: batches")
     graph.add(f"{m}: batches", _batches_map(
         targets, mode, code, concurrency, catch=(Catch(CATCH_ALL, f"{m}: record failure"),), next=f"{m}: done",
     ))
@@ -463,15 +471,8 @@ def _chunks_map(targets: Targets, mode: str, code: str, *, concurrency: int, chu
 
 def _outcome(graph: Graph, targets: Targets, stage: str, next_: str) -> str:
     """After a stage's Distributed Map: the failure an item recorded on the wave's record, if any, rolls back."""
-    graph.add(f"{stage}: outcome", Task(
-        resource=DDB_GET,
-        parameters={"TableName": targets.rollout_table, "Key": _record_key("$$.Execution.Name"), "ConsistentRead": True},
-        result_path="$.outcome", retry=retry("dynamodb"), next=f"{stage}: failed?",
-    ))
-    graph.add(f"{stage}: failed?", Choice(
-        choices=(ChoiceRule({"Variable": "$.outcome.Item", "IsPresent": True}, f"{stage}: recorded failure"),),
-        default=next_,
-    ))
+    _read_wave_record(graph, targets, (f"{stage}: outcome", f"{stage}: failed?"), "$$.Execution.Name", "$.outcome",
+                      f"{stage}: recorded failure", next_)
     graph.add(f"{stage}: recorded failure", Pass(
         parameters={"error.$": "$.outcome.Item.error.S", "cause.$": "$.outcome.Item.cause.S"},
         result_path="$.failure", next="Roll back batches",
